@@ -1,0 +1,3 @@
+from coordinator.cli.app import main
+
+main()
