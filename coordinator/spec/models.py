@@ -80,7 +80,9 @@ class Param(Strict):
 
 
 class Target(Strict):
-    warehouse: str = Field(description="duckdb:///PATH (relative to the repository) or bigquery://PROJECT?location=L")
+    warehouse: str = Field(
+        description="duckdb:///RELATIVE/PATH (from the work folder), duckdb:////ABSOLUTE/PATH or bigquery://PROJECT?location=L"
+    )
     workdir: str = "."
     description: str | None = None
     params: dict[str, Union[Param, ParamValue]] = {}

@@ -1,0 +1,1 @@
+"""The board: incidents, task states, step runs, criterion results and ticks."""

@@ -1,0 +1,103 @@
+"""Where an incident's commands and queries run: the repository, a target, its parameters and clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coordinator.errors import CoordinatorError
+from coordinator.spec.models import Incident, Param, ParamValue
+from coordinator.spec.params import TypedValue, resolve
+
+
+def find_repo(start: Path) -> Path:
+    """Return the git work tree holding `start`, or `start` itself when it is in none."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def choose_target(incident: Incident, requested: str | None) -> str:
+    """Return `--target`, else the incident's default target, else its only target."""
+    if requested:
+        if requested not in incident.targets:
+            known = ", ".join(sorted(incident.targets))
+            raise CoordinatorError(f"unknown target {requested!r}: this incident defines {known}")
+        return requested
+    if incident.incident.default_target:
+        return incident.incident.default_target
+    if len(incident.targets) == 1:
+        return next(iter(incident.targets))
+    raise CoordinatorError(f"choose a target with --target: this incident defines {', '.join(sorted(incident.targets))}")
+
+
+@dataclass
+class TargetContext:
+    incident: Incident
+    target: str
+    repo: Path
+    now: dt.datetime | None = None
+    _warehouse: object | None = field(default=None, repr=False)
+
+    @property
+    def spec(self):
+        return self.incident.targets[self.target]
+
+    @property
+    def workdir(self) -> Path:
+        folder = Path(self.spec.workdir)
+        return folder if folder.is_absolute() else (self.repo / folder).resolve()
+
+    def params(self, extra: dict[str, Param | ParamValue] | None = None) -> dict[str, TypedValue]:
+        values = resolve(self.incident, self.target, extra=extra)
+        if self.now is None:
+            self.refresh_clock()
+        values["now"] = TypedValue(self.now, "TIMESTAMP")
+        return values
+
+    def refresh_clock(self) -> dt.datetime:
+        """Read the target's clock: its clock command when it has one, else this machine's UTC time."""
+        if self.spec.clock is None:
+            self.now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            return self.now
+
+        outcome = self.run_command(self.spec.clock, timeout=60)
+        text = outcome.output.strip().splitlines()[-1] if outcome.output.strip() else ""
+        try:
+            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise CoordinatorError(
+                f"target {self.target!r}: clock command {self.spec.clock!r} printed {text!r} "
+                f"(exit code {outcome.exit_code}), not an ISO-8601 time"
+            ) from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        self.now = moment
+        return moment
+
+    def run_command(self, command: str, *, timeout: float, env=None, cwd: Path | None = None, on_line=None):
+        """Run a shell command in the target's work folder with the warehouse closed.
+
+        An embedded warehouse file admits one writing process, and the command may be the one that writes.
+        """
+        from coordinator.runner.shell import run_command
+
+        self.close()
+        return run_command(
+            command, cwd=cwd or self.workdir, env={**self.spec.env, **(env or {})}, timeout=timeout, on_line=on_line
+        )
+
+    def warehouse(self):
+        if self._warehouse is None:
+            from coordinator.warehouse.base import open_warehouse
+
+            self._warehouse = open_warehouse(self.spec.warehouse, root=self.workdir)
+        return self._warehouse
+
+    def close(self) -> None:
+        if self._warehouse is not None:
+            self._warehouse.close()
+            self._warehouse = None

@@ -1,0 +1,90 @@
+import datetime as dt
+
+import pytest
+
+from coordinator.spec.params import TypedValue
+from coordinator.warehouse.base import WarehouseError
+from coordinator.warehouse.duckdb import DuckDBWarehouse, transpile
+from coordinator.warehouse.guard import read_only_problem
+from tests.conftest import make_warehouse
+
+
+def test_transpile_drops_project_and_binds_parameters():
+    sql, names = transpile("SELECT COUNTIF(n > 0) AS c FROM `p-1.raw.events` WHERE game_date = @game_date")
+
+    assert '"p-1"' not in sql
+    assert "raw.events" in sql.replace('"', "")
+    assert "$game_date" in sql
+    assert names == ("game_date",)
+
+
+def test_query_binds_date_parameter(tmp_path):
+    warehouse = DuckDBWarehouse(make_warehouse(tmp_path), url="duckdb:///warehouse.duckdb")
+    params = {"d": TypedValue(dt.date(2026, 1, 26), "DATE")}
+
+    result = warehouse.query("SELECT COUNT(*) AS n FROM `x.raw.events` WHERE game_date = @d", params, label="test")
+
+    assert result.columns == ["n"]
+    assert result.rows == [(1,)]
+    warehouse.close()
+
+
+def test_parameter_value_is_never_spliced(tmp_path):
+    warehouse = DuckDBWarehouse(make_warehouse(tmp_path), url="duckdb:///warehouse.duckdb")
+    hostile = {"d": TypedValue("2026-01-26' OR 1=1 --", "STRING")}
+
+    with pytest.raises(WarehouseError):
+        warehouse.query("SELECT COUNT(*) AS n FROM raw.events WHERE game_date = @d", hostile, label="test")
+    warehouse.close()
+
+
+def test_query_names_missing_table_with_label(tmp_path):
+    warehouse = DuckDBWarehouse(make_warehouse(tmp_path), url="duckdb:///warehouse.duckdb")
+
+    with pytest.raises(WarehouseError) as error:
+        warehouse.query("SELECT 1 AS x FROM raw.bp_player_props", {}, label="criterion 'props'")
+
+    assert "criterion 'props'" in str(error.value)
+    assert "bp_player_props" in str(error.value)
+    warehouse.close()
+
+
+def test_writes_are_refused_before_running(tmp_path):
+    path = make_warehouse(tmp_path)
+    warehouse = DuckDBWarehouse(path, url="duckdb:///warehouse.duckdb")
+
+    with pytest.raises(WarehouseError) as error:
+        warehouse.query("DELETE FROM raw.events WHERE TRUE", {}, label="criterion 'wipe'")
+
+    assert "DELETE is not allowed" in str(error.value)
+    assert warehouse.query("SELECT COUNT(*) AS n FROM raw.events", {}, label="t").rows == [(1,)]
+    warehouse.close()
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("SELECT 1", None),
+        ("WITH a AS (SELECT 1 AS x) SELECT x FROM a", None),
+        ("DELETE FROM t WHERE TRUE", "DELETE is not allowed"),
+        ("INSERT INTO t VALUES (1)", "INSERT is not allowed"),
+        ("SELECT 1; SELECT 2", "only one query is allowed"),
+        ("DROP TABLE t", "DROP is not allowed"),
+        ("SELEC 1 FROM", "does not parse"),
+    ],
+)
+def test_read_only_guard(sql, expected):
+    problem = read_only_problem(sql)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None and expected in problem
+
+
+def test_missing_warehouse_file_is_clear(tmp_path):
+    warehouse = DuckDBWarehouse(tmp_path / "absent.duckdb", url="duckdb:///absent.duckdb")
+
+    with pytest.raises(WarehouseError) as error:
+        warehouse.query("SELECT 1 AS x", {}, label="t")
+
+    assert "warehouse file not found" in str(error.value)
