@@ -59,20 +59,25 @@ class TargetContext:
         return values
 
     def refresh_clock(self) -> dt.datetime:
-        """Read the target's clock: its clock command when it has one, else this machine's UTC time."""
-        if self.spec.clock is None:
+        """Read the target's clock (a query or a command) when it has one, else this machine's UTC time."""
+        clock = self.spec.clock
+        if clock is None:
             self.now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             return self.now
 
-        outcome = self.run_command(self.spec.clock, timeout=60)
-        text = outcome.output.strip().splitlines()[-1] if outcome.output.strip() else ""
+        if isinstance(clock, str) or clock.command is not None:
+            command = clock if isinstance(clock, str) else clock.command
+            outcome = self.run_command(command, timeout=60)
+            text = outcome.output.strip().splitlines()[-1] if outcome.output.strip() else ""
+            source = f"clock command {command!r} printed {text!r} (exit code {outcome.exit_code})"
+        else:
+            result = self.warehouse().query(clock.sql, {}, label=f"clock of target {self.target!r}")
+            text = str(result.rows[0][0]) if result.rows and result.rows[0] else ""
+            source = f"clock query returned {text!r}"
         try:
             moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise CoordinatorError(
-                f"target {self.target!r}: clock command {self.spec.clock!r} printed {text!r} "
-                f"(exit code {outcome.exit_code}), not an ISO-8601 time"
-            ) from None
+            raise CoordinatorError(f"target {self.target!r}: {source}, not an ISO-8601 time") from None
         if moment.tzinfo is not None:
             moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
         self.now = moment

@@ -70,11 +70,13 @@ class Board:
         self._add(step)
         return step
 
-    def finish_step(self, step: StepRun, **changes: Any) -> None:
+    def update_step(self, step: StepRun, **changes: Any) -> None:
         for key, value in changes.items():
             setattr(step, key, value)
-        step.ended_at = step.ended_at or utc_now()
         self._add(step)
+
+    def finish_step(self, step: StepRun, **changes: Any) -> None:
+        self.update_step(step, ended_at=utc_now(), **changes)
 
     def step_runs(self, incident_id: str, *, role: str | None = None) -> list[StepRun]:
         query = select(StepRun).where(StepRun.incident_id == incident_id)

@@ -190,7 +190,7 @@ class RoleRunner:
 
         command = fill_command(template, self.context.params())
         record.command = redact(command)
-        self.board.finish_step(record, status="running", ended_at=None)
+        self.board.update_step(record)
         self.emit("command", f"  $ {record.command}")
 
         workdir = self.context.workdir / step.workdir if step.workdir else self.context.workdir

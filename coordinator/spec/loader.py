@@ -98,27 +98,33 @@ def _report_validation(reporter: Reporter, detail: dict[str, Any]) -> None:
 
 
 def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
-    """Map a pydantic error location onto keys that exist in the data, dropping union tags."""
+    """Map a pydantic error location onto keys that exist in the data, dropping union tags.
+
+    A step's location carries its kind as a tag before the field (`steps, 0, run, timeout`); the tag is
+    dropped unless it is the last part, where it names the step's own `run:` (or `query:` ...) key.
+    """
     path: list[Any] = []
     node = data
-    for part in loc:
+    for position, part in enumerate(loc):
+        is_last = position == len(loc) - 1
+        if isinstance(node, dict) and part in STEP_KINDS and not is_last and _is_step(node):
+            continue
         if isinstance(node, dict) and part in node:
             node = node[part]
             path.append(part)
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
             path.append(part)
-        elif isinstance(node, dict) and part == "if" and "if" in node:
-            node = node["if"]
-            path.append(part)
-        elif isinstance(node, dict) or isinstance(node, list):
-            if isinstance(part, str) and (part in STEP_KINDS or "[" in part or part[0].isupper()):
-                continue
-            path.append(part)
-            node = None
+        elif isinstance(part, str) and ("[" in part or part[:1].isupper() or part in STEP_KINDS):
+            continue
         else:
             path.append(part)
+            node = None
     return tuple(path)
+
+
+def _is_step(node: dict[str, Any]) -> bool:
+    return any(kind in node for kind in STEP_KINDS)
 
 
 def _plain(message: str) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-IDENTIFIER = r"^[a-z][a-z0-9_-]*$"
+IDENTIFIER = r"^[a-z0-9][a-z0-9_-]*$"
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 Operator = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
 
@@ -79,6 +79,19 @@ class Param(Strict):
     description: str | None = None
 
 
+class Clock(Strict):
+    """How to read a simulated pipeline's current time: a query returning one timestamp, or a command."""
+
+    sql: str | None = None
+    command: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Clock:
+        if (self.sql is None) == (self.command is None):
+            raise ValueError("a clock has sql or command, not both")
+        return self
+
+
 class Target(Strict):
     warehouse: str = Field(
         description="duckdb:///RELATIVE/PATH (from the work folder), duckdb:////ABSOLUTE/PATH or bigquery://PROJECT?location=L"
@@ -86,9 +99,12 @@ class Target(Strict):
     workdir: str = "."
     description: str | None = None
     params: dict[str, Union[Param, ParamValue]] = {}
-    clock: str | None = Field(
+    clock: Union[str, Clock, None] = Field(
         default=None,
-        description="Command printing the target's current time (ISO-8601), for a simulated pipeline.",
+        description=(
+            "The target's current time, for a simulated pipeline: a command printing an ISO-8601 time, or "
+            "{sql: ...} returning one timestamp. Without it the time is this machine's UTC time."
+        ),
     )
     env: dict[str, str] = {}
 
@@ -127,6 +143,7 @@ class HandoffSection(Strict):
 
 class Handoff(Strict):
     path: str
+    intro: str | None = Field(default=None, description="Sentence asking for the document, e.g. 'create a short handoff'.")
     sections: list[HandoffSection] = []
 
 
@@ -140,8 +157,11 @@ class Role(Strict):
     constraints: list[str] = []
     findings_heading: str | None = None
     criteria: list[str] = Field(default=[], description="Ids of this role's success criteria, in checklist order.")
+    criteria_intro: str | None = Field(
+        default=None, description="Sentence above the success-criteria checklist, e.g. 'Before finishing, verify:'."
+    )
     files_to_read: list[FileToRead] = []
-    files_heading: str | None = None
+    files_intro: str | None = Field(default=None, description="Sentence above the files to read.")
     notes: list[str] = []
     handoff: Handoff
 
