@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import SQLModel, create_engine
@@ -55,13 +55,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _create_initial_tables(connection: Connection) -> None:
-    from coordinator.board import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+def create_tables(connection: Connection, *models: type[SQLModel]) -> None:
+    """Create the tables of `models` that do not exist yet."""
+    for model in models:
+        model.__table__.create(connection, checkfirst=True)
 
-    SQLModel.metadata.create_all(connection)
+
+def add_columns(connection: Connection, model: type[SQLModel], *names: str) -> None:
+    """Add the named columns of `model` to its table where they are missing (a new board has them already)."""
+    table = model.__table__
+    present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+    for name in names:
+        if name in present:
+            continue
+        column = table.columns[name]
+        column_type = column.type.compile(dialect=connection.dialect)
+        connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {column_type}'))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_initial_tables]
+def _initial_tables(connection: Connection) -> None:
+    from coordinator.board.tables import BoardIncident, CriterionResult, RoleRun, StepRun, TaskState, Tick
+
+    create_tables(connection, BoardIncident, TaskState, RoleRun, StepRun, CriterionResult, Tick)
+
+
+# Each migration runs once per board, in list order, and must be safe on a board that already has what it
+# adds: a new board's tables are created from the current models, which already include later columns.
+# Append new migrations at the end; never reorder or remove one.
+MIGRATIONS: list[Callable[[Connection], None]] = [_initial_tables]
 
 
 def migrate(connection: Connection) -> None:

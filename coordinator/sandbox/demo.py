@@ -96,7 +96,9 @@ def run_demo(
     board.record_incident(incident.incident.id, incident.incident.title, str(local_copy))
     context = TargetContext(incident=incident, target=DEMO_TARGET, repo=workspace)
 
-    result.prompts = write_prompts(incident, DEMO_TARGET, workspace / "prompts")
+    result.prompts = write_prompts(
+        incident, DEMO_TARGET, workspace / "prompts", incident_path=DEMO_INCIDENT, workspace=workspace
+    )
     emit("phase", f"prompts: {', '.join(path.name for path in result.prompts)} in {workspace / 'prompts'}")
 
     result.before = check_round(incident, context, board)
