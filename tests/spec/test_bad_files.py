@@ -12,16 +12,10 @@ from coordinator.spec import load_incident
 SPEC_TESTS = Path(__file__).parent
 BAD_FILES = sorted((SPEC_TESTS / "bad").glob("*.yaml"))
 
-# NOTE: the loader follows the step-kind tag `run` into the step's own `run:` value, so a type error
-# inside a step is reported as `steps[0].run.KEY` at the `run:` line instead of at KEY.
-KNOWN_LOADER_BUGS: dict[str, str] = {}
 
 
 def _case(path: Path):
-    marks = []
-    if path.stem in KNOWN_LOADER_BUGS:
-        marks.append(pytest.mark.xfail(reason=KNOWN_LOADER_BUGS[path.stem], strict=True))
-    return pytest.param(path, id=path.stem, marks=marks)
+    return pytest.param(path, id=path.stem)
 
 
 def test_corpus_is_present():
