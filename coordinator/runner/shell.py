@@ -43,8 +43,12 @@ def run_command(
     env: dict[str, str] | None = None,
     timeout: float,
     on_line: Callable[[str], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> CommandOutcome:
-    """Run `command` in a shell in its own process group; on timeout the whole group is killed."""
+    """Run `command` in a shell in its own process group; on timeout or Ctrl-C the whole group is killed.
+
+    `on_start` receives the process group id as soon as the command starts.
+    """
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     process = subprocess.Popen(
@@ -72,10 +76,16 @@ def run_command(
     reader.start()
     timed_out = False
     try:
+        if on_start is not None:
+            on_start(process.pid)
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(process)
+    except BaseException:
+        # Ctrl-C or an error in `on_start`: the command must not outlive the step that started it.
+        _kill_group(process)
+        raise
     reader.join(timeout=5)
     stream.close()
 

@@ -19,6 +19,7 @@ _EXPORTS = {
     "describe_table": "devtools",
     "deploy": "services",
     "find_workspace": "workspace",
+    "health": "services",
     "init_workspace": "seed",
     "read_logs": "checks",
     "run_job": "jobs",

@@ -96,6 +96,13 @@ def run_demo(
     board.record_incident(incident.incident.id, incident.incident.title, str(local_copy))
     context = TargetContext(incident=incident, target=DEMO_TARGET, repo=workspace)
 
+    from coordinator.preflight import run_preflight
+
+    # As `coord prompts` does: prompts are handed out only when the preflight finds no error.
+    preflight = run_preflight(local_copy, target=DEMO_TARGET, repo=workspace)
+    emit("phase", f"preflight: {len(preflight.errors)} errors, {len(preflight.warnings)} warnings")
+    if preflight.errors:
+        raise CoordinatorError("the demo incident fails its preflight: " + str(preflight.errors[0]))
     result.prompts = write_prompts(
         incident, DEMO_TARGET, workspace / "prompts", incident_path=DEMO_INCIDENT, workspace=workspace
     )
@@ -104,10 +111,7 @@ def run_demo(
     result.before = check_round(incident, context, board)
     emit("check", _summary("before recovery", result.before))
 
-    for role in _role_order(incident):
-        outcome = RoleRunner(incident, role, context, board, on_event=lambda kind, message: None).run()
-        result.outcomes[role] = outcome
-        emit("run", f"run {role}: {outcome.status}" + ("" if outcome.status == "done" else f": {outcome.message}"))
+    _run_roles(incident, context, board, result, emit)
 
     result.after = check_round(incident, context, board)
     emit("check", _summary("after recovery", result.after))
@@ -126,6 +130,28 @@ def run_demo(
         context.close()
         emit("final", f"final validation {final.criterion}: {result.final.status} ({result.final.value}: {result.final.detail})")
     return result
+
+
+def _run_roles(incident: Incident, context: TargetContext, board: Board, result: DemoResult, emit) -> None:
+    """Run the roles in the suggested order, again and again while a blocked role can move on.
+
+    A role blocked by another role's unfinished task runs again after that role; the sandbox is no place
+    for a person to confirm, so risky steps are accepted.
+    """
+    pending = _role_order(incident)
+    while pending:
+        blocked = []
+        for role in pending:
+            outcome = RoleRunner(
+                incident, role, context, board, on_event=lambda kind, message: None, confirm=lambda question: True
+            ).run()
+            result.outcomes[role] = outcome
+            emit("run", f"run {role}: {outcome.status}" + ("" if outcome.status == "done" else f": {outcome.message}"))
+            if outcome.status == "blocked":
+                blocked.append(role)
+        if len(blocked) == len(pending):
+            return
+        pending = blocked
 
 
 def _role_order(incident: Incident) -> list[str]:

@@ -161,7 +161,9 @@ def split_statements(sql: str) -> list[str]:
 
 def apply_migration(workspace: Path, file: Path) -> list[str]:
     """Run a BigQuery DDL migration file against the warehouse; return the statements run, as DuckDB SQL."""
-    path = file if file.is_absolute() else workspace / file
+    path = (file if file.is_absolute() else workspace / file).resolve()
+    if not path.is_relative_to(workspace.resolve()):
+        raise SandboxError(f"{file}: a migration file must be inside the workspace {workspace}")
     if not path.is_file():
         raise SandboxError(f"{path}: migration file not found")
     statements = [to_duckdb(statement) for statement in split_statements(path.read_text())]

@@ -10,7 +10,7 @@ from coordinator.sandbox import clock, pipeline
 from coordinator.sandbox.errors import SandboxError
 from coordinator.sandbox.workspace import open_warehouse
 
-JOBS = ("morning-predictions", "same-day-phase3", "same-day-phase4")
+JOBS = ("execute-workflows", "morning-predictions", "same-day-phase3", "same-day-phase4")
 PHASES = ("phase3", "phase4")
 PREDICTIONS_MINUTES = 5
 MINUTES_PER_DATE = 1
@@ -88,6 +88,36 @@ def run_phase3(con, report: ProcessingReport, days: list[date], *, dependencies:
     report.outcomes.sort(key=lambda outcome: outcome.day)
 
 
+def unprocessed_or_all(con, report: ProcessingReport, days: list[date]) -> list[date]:
+    """Return the dates a Phase 3 backfill rewrites with the deployed processor.
+
+    Before the processing-order fix (HARD_DEPENDENCIES on team_offense_game_summary) is deployed, the
+    processor trusts its run history: a date with a successful run counts as complete and is skipped, so a
+    backfill changes nothing but the dates that failed. The fixed processor treats a date processed before its
+    team stats arrived as incomplete, so it rewrites every date.
+    """
+    if "team_offense_game_summary" in deployed_hard_dependencies(con):
+        return days
+    succeeded = dict(
+        con.execute(
+            "SELECT data_date, MAX(started_at) FROM nba_orchestration.processor_run_history "
+            "WHERE processor_name = ? AND status = 'success' GROUP BY data_date",
+            [pipeline.PHASE3_PROCESSOR],
+        ).fetchall()
+    )
+    for day in days:
+        if day in succeeded:
+            report.outcomes.append(
+                DateOutcome(day, "skipped", message=f"run history has a success at {succeeded[day]:%Y-%m-%dT%H:%M}Z; not rewritten")
+            )
+    if any(day in succeeded for day in days):
+        report.notes.append(
+            f"{clock.PHASE3_SERVICE}: the deployed revision skips dates its run history marks successful; "
+            "deploy the processing-order fix to rewrite them"
+        )
+    return [day for day in days if day not in succeeded]
+
+
 def run_phase4(con, report: ProcessingReport, days: list[date]) -> None:
     """Build the cache for ``days`` whose previous game date has Phase 3 data; record the others as failed."""
     ready = []
@@ -112,7 +142,11 @@ def run_job(workspace: Path, job: str) -> ProcessingReport:
     with open_warehouse(workspace) as con:
         report = ProcessingReport(job)
         today = clock.game_date_at(clock.current_time(con))
-        if job == "morning-predictions":
+        if job == "execute-workflows":
+            from coordinator.sandbox.services import evaluate_workflows
+
+            report.notes.extend(decision.line() for decision in evaluate_workflows(con))
+        elif job == "morning-predictions":
             run_predictions(con, report, today)
         elif job == "same-day-phase3":
             past = pipeline.game_dates(con, pipeline_start(con), today - timedelta(days=1))
@@ -179,7 +213,7 @@ def backfill(workspace: Path, phase: str, start: date, end: date) -> ProcessingR
             with_raw = raw_dates(con, days)
             for day in sorted(scheduled - with_raw):
                 report.outcomes.append(DateOutcome(day, "skipped", message="no raw box scores yet"))
-            run_phase3(con, report, sorted(with_raw), dependencies=[])
+            run_phase3(con, report, unprocessed_or_all(con, report, sorted(with_raw)), dependencies=[])
         else:
             run_phase4(con, report, sorted(scheduled))
         report.outcomes.sort(key=lambda outcome: outcome.day)

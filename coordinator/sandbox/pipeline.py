@@ -33,8 +33,12 @@ MINUTES_PLAYED_SQL = """
 
 # Usage rate: 100 * (FGA + 0.44 FTA + TOV) * (team minutes / 5) / (minutes * (team FGA + 0.44 team FTA + team TOV)),
 # with 240 team minutes in regulation.
+# The column list keeps the insert valid after the quality-metadata migration adds columns to the table.
 PHASE3_SQL = f"""
-    INSERT INTO nba_analytics.player_game_summary
+    INSERT INTO nba_analytics.player_game_summary (
+        game_date, game_id, player_lookup, team_abbr, points, minutes_played, usage_rate, fg_attempts,
+        ft_attempts, turnovers, is_dnp, primary_source_used
+    )
     WITH lines AS (
         SELECT b.*, r.as_of, {MINUTES_PLAYED_SQL} AS minutes_played
         FROM nba_raw.bdl_player_boxscores b

@@ -38,6 +38,7 @@ SEEDED_REVISIONS = (
     ("prediction-coordinator", "prediction-coordinator-00051-hcx", datetime(2026, 1, 22, 18, 30, 0)),
 )
 SCHEDULER_JOBS = (
+    ("execute-workflows", "5 * * * *", "nba-scrapers", "Hourly evaluation of the scraper's game-aware workflows"),
     ("morning-predictions", "0 10 * * *", "prediction-coordinator", "Predictions for today's games"),
     ("same-day-phase3", "30 10 * * *", "nba-phase3-analytics-processors", "Phase 3 for game dates that have none"),
     ("same-day-phase4", "0 11 * * *", "nba-phase4-precompute-processors", "Phase 4 cache for dates that have none"),
@@ -252,7 +253,7 @@ def insert_operations_state(con, commits: list[str]) -> None:
         if service == clock.PHASE3_SERVICE:
             snapshot.writer = "load_jobs"
             snapshot.processing_gate = False
-        services.insert_revision(con, service, revision, deployed_at, snapshot, env={})
+        services.insert_revision(con, service, revision, deployed_at, snapshot, env=services.SEEDED_ENV.get(service, {}))
 
     bulk_insert(
         con,

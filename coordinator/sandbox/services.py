@@ -37,6 +37,12 @@ DESCRIBE_FIELDS = (
 DEPLOY_MINUTES = 4
 SCRAPE_MINUTES = 3
 SKIP_MINUTES = 1
+TRIGGER_MINUTES = 1
+# Environment variables a revision needs to serve. A deploy sets exactly the --env variables it is given, so
+# a redeploy without one creates a revision dated today that starts and then fails every request.
+REQUIRED_ENV = {SCRAPER_SERVICE: ("BETTINGPROS_API_KEY",)}
+# The key the seeded revisions were deployed with; any non-empty value serves.
+SEEDED_ENV = {SCRAPER_SERVICE: {"BETTINGPROS_API_KEY": "bp-seeded-key-0000"}}
 
 
 @dataclass
@@ -145,7 +151,11 @@ def next_revision_name(con, service: str, deployed_at: datetime) -> str:
 
 
 def deploy(workspace: Path, service: str, *, env: dict[str, str] | None = None) -> dict[str, str]:
-    """Build and deploy a new revision of ``service`` from git HEAD at the sandbox clock; return its description."""
+    """Build and deploy a new revision of ``service`` from git HEAD at the sandbox clock; return its description.
+
+    The revision gets exactly ``env``: a deploy without a variable in REQUIRED_ENV succeeds and is dated
+    today, but the revision fails to serve (see ``serving_problem``).
+    """
     check_service(service)
     snapshot = snapshot_at_head(workspace, service)
     with open_warehouse(workspace) as con:
@@ -182,6 +192,24 @@ def describe_revision(con, service: str) -> dict[str, str]:
     return values
 
 
+def serving_problem(service: str, description: dict[str, str]) -> str | None:
+    """Return why the described revision fails to serve requests, or None when it serves."""
+    env = json.loads(description["env"] or "{}")
+    missing = [name for name in REQUIRED_ENV.get(service, ()) if not env.get(name)]
+    if missing:
+        return f"revision {description['revision']} fails to serve: environment variable {', '.join(missing)} is not set"
+    return None
+
+
+def health(workspace: Path, service: str) -> tuple[bool, str]:
+    """Probe the latest revision like a request to its /health endpoint; return (serving, one-line response)."""
+    description = describe_service(workspace, service)
+    problem = serving_problem(service, description)
+    if problem is not None:
+        return False, f"503 Service Unavailable: {problem}"
+    return True, f"200 OK: revision {description['revision']} of {service} serves requests"
+
+
 def describe_service(workspace: Path, service: str) -> dict[str, str]:
     """Return the latest revision of ``service`` as {field: text}."""
     check_service(service)
@@ -213,11 +241,34 @@ def record_decision(con, decision: WorkflowDecision) -> None:
 
 
 def trigger_workflow(workspace: Path, workflow: str) -> WorkflowDecision:
-    """Force a workflow on the deployed scraper; the deployed window still decides whether it runs."""
+    """Stand in for POST /execute-workflows with force_workflows: the request is accepted and nothing runs.
+
+    The deployed scraper does not read force_workflows, so the call returns 200 and no workflow runs. Only
+    the scraper's hourly evaluation (``evaluate_workflows``) collects props, so a criterion on the props
+    table catches this where the exit code cannot.
+    """
     if workflow not in WORKFLOWS:
         raise SandboxError(f"unknown workflow '{workflow}'; known workflows: {', '.join(WORKFLOWS)}")
     with open_warehouse(workspace) as con:
-        window = int(describe_revision(con, SCRAPER_SERVICE)["window_before_game_hours"])
+        moment = clock.advance_clock(con, TRIGGER_MINUTES)
+        decision = WorkflowDecision(moment, workflow, "ACCEPTED", "200 OK; force_workflows is not read by this revision, no workflow ran")
+        clock.write_log(con, f"POST /execute-workflows force_workflows=[{workflow}]: {decision.reason}",
+                        source=SCRAPER_SERVICE, resource_type="cloud_run_revision")
+        return decision
+
+
+def evaluate_workflows(con) -> list[WorkflowDecision]:
+    """Run the scraper's hourly workflow evaluation: each game-aware workflow runs inside its window.
+
+    A revision that fails to serve evaluates nothing, and the job fails.
+    """
+    description = describe_revision(con, SCRAPER_SERVICE)
+    problem = serving_problem(SCRAPER_SERVICE, description)
+    if problem is not None:
+        raise SandboxError(f"execute-workflows failed: {problem}", exit_code=1)
+    window = int(description["window_before_game_hours"])
+    decisions = []
+    for workflow in WORKFLOWS:
         decision = decide_workflow(con, workflow, clock.current_time(con), window)
         record_decision(con, decision)
         if decision.action == "RUN":
@@ -226,5 +277,6 @@ def trigger_workflow(workspace: Path, workflow: str) -> WorkflowDecision:
         else:
             clock.advance_clock(con, SKIP_MINUTES)
         clock.write_log(con, decision.line(), source=SCRAPER_SERVICE, resource_type="cloud_run_revision")
-        return decision
+        decisions.append(decision)
+    return decisions
 

@@ -41,18 +41,20 @@ def test_cli_validate_exit_codes(workspace):
 
 def test_cli_recovery_session(workspace):
     steps = [
-        ("deploy", "nba-scrapers"),
+        ("deploy", "nba-scrapers", "--env", "BETTINGPROS_API_KEY=test-key-0001"),
+        ("health", "nba-scrapers"),
         ("trigger", "betting_lines"),
+        ("run-job", "execute-workflows"),
         ("run-job", "morning-predictions"),
         ("run-job", "same-day-phase3"),
         ("run-job", "same-day-phase4"),
-        ("backfill", "phase3", "--start-date", "2026-01-01", "--end-date", "2026-01-25"),
-        ("backfill", "phase4", "--start-date", "2026-01-01", "--end-date", "2026-02-13"),
         ("patch", "streaming-inserts"),
         ("patch", "processing-gate"),
         ("patch", "processing-order"),
         ("migrate", "migrations/add_quality_metadata.sql"),
         ("deploy", "nba-phase3-analytics-processors"),
+        ("backfill", "phase3", "--start-date", "2026-01-01", "--end-date", "2026-01-25"),
+        ("backfill", "phase4", "--start-date", "2026-01-01", "--end-date", "2026-02-13"),
         ("advance", "1h"),
     ]
     for step in steps:

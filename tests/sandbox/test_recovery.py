@@ -4,27 +4,38 @@ import duckdb
 
 from coordinator.sandbox import (
     advance, apply_migration, apply_patch, backfill, deploy, describe_service, describe_table, read_logs,
-    run_job, spot_check, trigger_workflow, validate,
+    run_job, spot_check, validate,
 )
 from coordinator.sandbox.workspace import WAREHOUSE_PATH
 from .queries import coverage, scalar, usage_coverage
 
 TODAY = date(2026, 1, 27)
+SCRAPER_ENV = {"BETTINGPROS_API_KEY": "test-key-0001"}
 CACHE = "SELECT COUNT(DISTINCT player_lookup) FROM nba_precompute.player_daily_cache WHERE cache_date = ?"
 
 
-def test_trigger_skips_before_redeploy(workspace):
-    decision = trigger_workflow(workspace, "betting_lines")
-    assert decision.action == "SKIP"
+def collect_props(workspace):
+    deploy(workspace, "nba-scrapers", env=SCRAPER_ENV)
+    run_job(workspace, "execute-workflows")
+
+
+def deploy_processing_order_fix(workspace):
+    apply_patch(workspace, "processing-order")
+    deploy(workspace, "nba-phase3-analytics-processors")
+
+
+def test_hourly_workflows_skip_before_redeploy(workspace):
+    report = run_job(workspace, "execute-workflows")
+    assert report.notes[0].startswith("betting_lines SKIP - First game in")
     assert scalar(workspace, "SELECT COUNT(*) FROM nba_raw.bettingpros_player_points_props") == 0
 
 
-def test_trigger_runs_after_redeploy(workspace):
-    description = deploy(workspace, "nba-scrapers")
+def test_hourly_workflows_run_after_redeploy(workspace):
+    description = deploy(workspace, "nba-scrapers", env=SCRAPER_ENV)
     assert description["window_before_game_hours"] == "12"
     assert description["revision_date"] == "2026-01-27"
-    decision = trigger_workflow(workspace, "betting_lines")
-    assert decision.action == "RUN"
+    report = run_job(workspace, "execute-workflows")
+    assert report.notes[0].startswith("betting_lines RUN")
     assert scalar(workspace, "SELECT COUNT(*) FROM nba_raw.bettingpros_player_points_props WHERE game_date = ?", [TODAY]) > 1000
 
 
@@ -35,8 +46,7 @@ def test_predictions_need_props(workspace):
 
 
 def test_predictions_need_cache(workspace):
-    deploy(workspace, "nba-scrapers")
-    trigger_workflow(workspace, "betting_lines")
+    collect_props(workspace)
     con = duckdb.connect(str(workspace / WAREHOUSE_PATH))
     con.execute("DELETE FROM nba_precompute.player_daily_cache WHERE cache_date = ?", [TODAY])
     con.close()
@@ -46,8 +56,7 @@ def test_predictions_need_cache(workspace):
 
 
 def test_predictions_after_props(workspace):
-    deploy(workspace, "nba-scrapers")
-    trigger_workflow(workspace, "betting_lines")
+    collect_props(workspace)
     report = run_job(workspace, "morning-predictions")
     assert not report.failed
     predictions = "SELECT COUNT(*) FROM nba_predictions.player_prop_predictions WHERE game_date = ? AND is_active"
@@ -71,6 +80,7 @@ def test_phase3_then_phase4_fills_cache(workspace):
 
 def test_backfill_raises_coverage_and_usage(workspace):
     before = spot_check(workspace, date(2026, 1, 15), date(2026, 1, 25), samples=20).accuracy
+    deploy_processing_order_fix(workspace)
     backfill(workspace, "phase3", date(2026, 1, 1), date(2026, 1, 25))
     assert 88.0 <= coverage(workspace, date(2026, 1, 15)) <= 95.0
     assert usage_coverage(workspace, date(2026, 1, 22)) >= 90.0
@@ -125,13 +135,13 @@ def test_migration_adds_quality_columns(workspace):
 
 
 def test_full_recovery_reaches_zero_issues(workspace):
-    deploy(workspace, "nba-scrapers")
-    trigger_workflow(workspace, "betting_lines")
+    collect_props(workspace)
     run_job(workspace, "morning-predictions")
     run_job(workspace, "same-day-phase3")
     run_job(workspace, "same-day-phase4")
     assert validate(workspace).issue_count == 2
 
+    deploy_processing_order_fix(workspace)
     backfill(workspace, "phase3", date(2026, 1, 1), date(2026, 1, 25))
     backfill(workspace, "phase4", date(2026, 1, 1), date(2026, 2, 13))
     report = validate(workspace)
