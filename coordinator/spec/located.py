@@ -10,6 +10,18 @@ import yaml
 KeyPath = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class ScalarSpan:
+    """Where a scalar value sits in the file: character offsets, its first line and column (1-based), and
+    its YAML style (None for plain, `'` or `"` for quoted, `|` or `>` for block scalars)."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+    style: str | None
+
+
 @dataclass
 class LocatedDocument:
     """Plain data from a YAML file, with the (line, column) of every key and item, both 1-based."""
@@ -17,6 +29,9 @@ class LocatedDocument:
     data: Any
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     duplicates: list[tuple[KeyPath, tuple[int, int]]] = field(default_factory=list)
+    spans: dict[KeyPath, ScalarSpan] = field(default_factory=dict)
+    # Values that parse as YAML but cannot be built (`2026-02-30`, `!!int abc`): (path, position, message).
+    errors: list[tuple[KeyPath, tuple[int, int], str]] = field(default_factory=list)
 
     def position(self, path: KeyPath) -> tuple[int, int]:
         """Return the position of `path`, or of its nearest ancestor that has one."""
@@ -35,9 +50,47 @@ def format_key_path(path: KeyPath) -> str:
     return text
 
 
+ALIAS_MESSAGE = "YAML anchors and aliases are not supported: write the value out"
+DEPTH_MESSAGE = "nesting is too deep: an incident file nests at most {depth} levels"
+MAX_DEPTH = 100
+
+
+class LocatedYAMLError(Exception):
+    """A YAML construct the loader rejects (an alias, too deep a nesting), with its 1-based position."""
+
+    def __init__(self, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.message = message
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects aliases (recursive values, alias bombs) and deep nesting while composing."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise LocatedYAMLError(mark.line + 1, mark.column + 1, ALIAS_MESSAGE)
+        event = self.peek_event()
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise LocatedYAMLError(mark.line + 1, mark.column + 1, DEPTH_MESSAGE.format(depth=MAX_DEPTH))
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def read_located(text: str) -> LocatedDocument:
-    """Parse one YAML document; raise yaml.YAMLError on syntax errors."""
-    loader = yaml.SafeLoader(text)
+    """Parse one YAML document, raising yaml.YAMLError on syntax errors and LocatedYAMLError on an alias
+    or too deep a nesting. Values that cannot be built are listed in `errors`."""
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         document = LocatedDocument(data=None)
@@ -45,6 +98,8 @@ def read_located(text: str) -> LocatedDocument:
             document.positions[()] = _position(root)
             document.data = _build(root, (), loader, document)
         return document
+    except RecursionError:
+        raise LocatedYAMLError(1, 1, DEPTH_MESSAGE.format(depth=MAX_DEPTH)) from None
     finally:
         loader.dispose()
 
@@ -57,7 +112,7 @@ def _build(node: yaml.Node, path: KeyPath, loader: yaml.SafeLoader, document: Lo
     if isinstance(node, yaml.MappingNode):
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(key_node, (*path, str(getattr(key_node, "value", "?"))), loader, document)
             if not isinstance(key, (str, int, float, bool)):
                 key = str(key)
             child = (*path, key)
@@ -76,4 +131,36 @@ def _build(node: yaml.Node, path: KeyPath, loader: yaml.SafeLoader, document: Lo
             items.append(_build(item_node, child, loader, document))
         return items
 
-    return loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.ScalarNode):
+        start, end = node.start_mark, node.end_mark
+        document.spans[path] = ScalarSpan(start.index, end.index, start.line + 1, start.column + 1, node.style)
+    return _construct(node, path, loader, document)
+
+
+_KINDS = {
+    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:int": "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "a boolean",
+}
+
+
+def _construct(node: yaml.Node, path: KeyPath, loader: yaml.SafeLoader, document: LocatedDocument) -> Any:
+    """Build one node's value. A value PyYAML cannot build is recorded at the node's position and becomes None."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as error:
+        reason = error.problem or str(error)
+        message = f"cannot read this value: {reason}: write a plain string, number, date, list or mapping"
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        text = node.value if isinstance(node.value, str) else "this value"
+        kind = _KINDS.get(node.tag, "a value")
+        if kind == "a date":
+            message = (
+                f"{text!r} is not a valid date ({error if isinstance(error, ValueError) else 'unknown form'}): "
+                "write a real date like 2026-01-27, or quote it to keep it as text"
+            )
+        else:
+            message = f"{text!r} is not {kind}: fix the value, or quote it to keep it as text"
+    document.errors.append((path, _position(node), message))
+    return None

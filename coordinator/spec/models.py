@@ -7,14 +7,64 @@ checked by `coordinator.spec.references` after the models load, so every problem
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 IDENTIFIER = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+def _env_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"{value!r} is not an environment variable name: use letters, digits and _, not starting with a digit")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+def _shown(value: Any) -> str:
+    """A value as the author wrote it in YAML: `true`, `-5`, `'ten'`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isnan(value):
+        return ".nan"
+    if isinstance(value, float) and math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    return repr(value)
+
+
+def _seconds(positive: bool):
+    def check(value: Any) -> float:
+        wanted = "greater than 0, like 30" if positive else "0 or more, like 30"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"give a number of seconds {wanted}, not {_shown(value)}")
+        if math.isnan(value) or math.isinf(value) or value < 0 or (positive and value == 0):
+            raise ValueError(f"give a number of seconds {wanted}, not {_shown(value)}")
+        return float(value)
+
+    return check
+
+
+def _count(minimum: int, what: str):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"give {what}, a whole number of {minimum} or more, not {_shown(value)}")
+        return value
+
+    return check
+
+
+# Durations in seconds: numbers, never true/false, NaN or infinite. `Seconds` may be 0, `PositiveSeconds` not.
+Seconds = Annotated[float, BeforeValidator(_seconds(False))]
+PositiveSeconds = Annotated[float, BeforeValidator(_seconds(True))]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 Operator = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
+ResourceMode = Literal["read", "write", "deploy"]
+# Kinds of action a step takes; a role's policy lists the ones it may take. `read` is always allowed.
+Action = Literal["read", "change_code", "deploy_code", "deploy_config", "write_tables", "trigger_jobs", "change_schema"]
 
 
 class Strict(BaseModel):
@@ -78,6 +128,51 @@ class Param(Strict):
     type: ParamType | None = None
     description: str | None = None
 
+    @model_validator(mode="after")
+    def _value_of_type(self) -> Param:
+        problem = param_type_problem(self.value, self.type)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+
+def param_type_problem(value: Any, type_name: str | None) -> str | None:
+    """Say why `value` cannot be a parameter of `type_name`, or return None when it can."""
+    if type_name is None:
+        return None
+    shown = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)
+    if type_name == "DATE":
+        if isinstance(value, dt.datetime):
+            return f"value {shown} has a time but the type is DATE: give a date like 2026-01-27"
+        if isinstance(value, dt.date):
+            return None
+        if isinstance(value, str):
+            try:
+                dt.date.fromisoformat(value)
+                return None
+            except ValueError:
+                pass
+        return f"value {shown} is not a DATE: give a date like 2026-01-27"
+    if type_name == "TIMESTAMP":
+        if isinstance(value, dt.date):
+            return None
+        if isinstance(value, str):
+            try:
+                dt.datetime.fromisoformat(value)
+                return None
+            except ValueError:
+                pass
+        return f"value {shown} is not a TIMESTAMP: give a time like 2026-01-27T15:00:00Z"
+    if type_name == "INT64" and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"value {shown} is not an INT64: give a whole number like 20"
+    if type_name == "FLOAT64" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"value {shown} is not a FLOAT64: give a number like 0.5"
+    if type_name == "BOOL" and not isinstance(value, bool):
+        return f"value {shown} is not a BOOL: give true or false"
+    if type_name == "STRING" and not isinstance(value, str):
+        return f"value {shown} is not a STRING: quote it to make it text"
+    return None
+
 
 class Clock(Strict):
     """How to read a simulated pipeline's current time: a query returning one timestamp, or a command."""
@@ -107,6 +202,16 @@ class Target(Strict):
         ),
     )
     env: dict[str, str] = {}
+    secrets: list[EnvName] = Field(
+        default=[], description="Environment variables whose values are secret on this target: redacted from output."
+    )
+    max_wait: Seconds | None = Field(
+        default=None,
+        description=(
+            "Longest time in seconds that a wait or a step's verification polls on this target. A simulated "
+            "pipeline whose clock moves only when a command runs sets 0, so each is measured once."
+        ),
+    )
 
 
 class Finding(Strict):
@@ -147,10 +252,54 @@ class Handoff(Strict):
     sections: list[HandoffSection] = []
 
 
+class Policy(Strict):
+    """The kinds of action a role may take. `coord run` rejects a step whose action is not listed."""
+
+    may: list[Action] = []
+    note: str | None = Field(default=None, description="Why the role is limited, shown in its prompt.")
+
+
+class Touch(Strict):
+    """A resource that a task or step touches: exactly one of service, table, code or job, with a mode.
+
+    A table may carry a date range (`from`, `to`, inclusive), so that two roles writing different dates of
+    one table do not conflict. A code path ending in `/` is a folder and covers every file under it.
+    """
+
+    service: str | None = None
+    table: str | None = None
+    code: str | None = None
+    job: str | None = None
+    mode: ResourceMode = "read"
+    start: Union[dt.date, str, None] = Field(default=None, alias="from")
+    end: Union[dt.date, str, None] = Field(default=None, alias="to")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_resource(self) -> Touch:
+        kinds = [kind for kind in ("service", "table", "code", "job") if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a touch names exactly one of service, table, code or job")
+        if (self.start is not None or self.end is not None) and self.table is None:
+            raise ValueError("from and to are dates of a table: only a table touch has them")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("from and to go together: give both dates of the range")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in ("service", "table", "code", "job") if getattr(self, kind) is not None)
+
+    @property
+    def name(self) -> str:
+        return getattr(self, self.kind)
+
+
 class Role(Strict):
     name: Identifier
     title: str
-    chat: int | None = None
+    chat: Annotated[int, BeforeValidator(_count(1, "the chat number"))] | None = None
     focus: str | None = Field(default=None, description="Short name of the role, e.g. 'Operations/Infrastructure'.")
     mission: str
     context: str | None = Field(default=None, description="Opening paragraph of this role's prompt.")
@@ -164,14 +313,48 @@ class Role(Strict):
     files_intro: str | None = Field(default=None, description="Sentence above the files to read.")
     notes: list[str] = []
     handoff: Handoff
+    policy: Policy | None = Field(
+        default=None, description="What kinds of action this role may take; without it the role may take any."
+    )
+    paths: list[str] = Field(
+        default=[], description="Code paths this role claims (a folder ends in /); others' commits there are flagged."
+    )
+    git_authors: list[str] = Field(
+        default=[], description="Author emails or names whose commits belong to this role, when they carry no Role: trailer."
+    )
+
+
+def _ordered(value: Any) -> float | str | None:
+    """Return `value` in a form that orders (a number, or an ISO date text), or None when it has no order.
+
+    A string holding a number ("95%") or an ISO date counts; so does a `{{ name }}` parameter, as "".
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        if "{{" in value:
+            return ""
+        try:
+            return float(value.strip().rstrip("%"))
+        except ValueError:
+            pass
+        try:
+            return dt.datetime.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return None
+    return None
 
 
 class Expect(Strict):
     """The comparison that decides a criterion.
 
     SQL criteria compare `column` of the first row (or of every row with `rows: all`) to `value`.
-    Command criteria check `exit_code` and search `output` (a regular expression) in the output; a named
-    group `value` in that expression is compared with `op` and `value` when they are given.
+    Command criteria check `exit_code` and search the output for the regular expression `output`. When that
+    expression has a named group `value` and `op` is given, the captured text is compared with `value`.
     """
 
     column: str | None = None
@@ -184,16 +367,33 @@ class Expect(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Expect:
         if (self.op is None) != (self.value is None):
-            raise ValueError("op and value go together")
+            raise ValueError("give both op and value, or neither")
         if self.op == "between":
             if not (isinstance(self.value, list) and len(self.value) == 2):
                 raise ValueError("between needs value: [low, high]")
+            low, high = (_ordered(bound) for bound in self.value)
+            if low is None or high is None:
+                raise ValueError(f"between needs two numbers or two dates as [low, high], not {self.value!r}")
+            if type(low) is type(high) and "" not in (low, high) and low > high:
+                raise ValueError(f"between needs [low, high] with low <= high, not {self.value!r}")
+        elif self.op in (">", ">=", "<", "<=") and _ordered(self.value) is None:
+            raise ValueError(f"with op {self.op!r} the value must be a number or a date, not {self.value!r}")
         if self.output is not None:
             try:
                 re.compile(self.output)
             except re.error as error:
                 raise ValueError(f"output is not a valid regular expression: {error}") from error
         return self
+
+
+class Drift(Strict):
+    """A deployed service compared with the repository: it drifts when a later commit touches what it reads."""
+
+    service: str
+    paths: list[str] = Field(min_length=1, description="Paths the service reads, config included; a folder ends in /.")
+    revision: Command = Field(
+        description="Command printing the deployed revision's commit sha or its deploy time (ISO-8601), per target."
+    )
 
 
 class Criterion(Strict):
@@ -203,19 +403,28 @@ class Criterion(Strict):
     sql: str | None = None
     command: Command | None = None
     manual: bool = False
+    drift: Drift | None = None
     expect: Expect | None = None
     params: dict[str, Union[Param, ParamValue]] = {}
-    timeout: float = 120.0
+    timeout: PositiveSeconds = 120.0
     note: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Criterion:
-        kinds = [kind for kind, present in (("sql", self.sql), ("command", self.command), ("manual", self.manual)) if present]
+        kinds = [
+            kind
+            for kind, present in (("sql", self.sql), ("command", self.command), ("manual", self.manual), ("drift", self.drift))
+            if present
+        ]
         if len(kinds) != 1:
-            raise ValueError("a criterion has exactly one of sql, command or manual: true")
+            raise ValueError("a criterion has exactly one of sql, command, drift or manual: true")
         if self.manual:
             if self.expect is not None:
                 raise ValueError("a manual criterion has no expect: a person ticks it")
+            return self
+        if self.drift is not None:
+            if self.expect is not None:
+                raise ValueError("a drift criterion has no expect: it passes when no later commit touches its paths")
             return self
         if self.expect is None:
             raise ValueError("missing expect: say what result passes")
@@ -229,6 +438,8 @@ class Criterion(Strict):
     def kind(self) -> str:
         if self.manual:
             return "manual"
+        if self.drift is not None:
+            return "drift"
         return "sql" if self.sql is not None else "command"
 
 
@@ -254,11 +465,35 @@ class StepBase(Strict):
     title: str | None = None
     comment: str | None = Field(default=None, description="Comment lines shown above the command in the prompt.")
     note: str | None = None
+    action: Action | None = Field(
+        default=None, description="What kind of action the step takes, checked against the role's policy."
+    )
+    touches: list[Touch] = Field(default=[], description="Resources the step touches; the runner leases them.")
+    verify: list[str] = Field(
+        default=[], description="Criteria that prove the step worked: it succeeds only when they pass afterwards."
+    )
+    verify_within: Seconds = Field(
+        default=0.0, description="Seconds to keep measuring `verify` until it passes; 0 measures once."
+    )
+    verify_interval: PositiveSeconds = Field(default=30.0, description="Seconds between measurements of `verify`.")
+    risky: bool | None = Field(
+        default=None,
+        description="Ask for confirmation before running; default: true for deploys, deletes and production writes.",
+    )
+    idempotent: bool | None = Field(
+        default=None,
+        description=(
+            "Safe to run again after an interruption; default: true for queries, checks, waits and snippets, "
+            "false for commands."
+        ),
+    )
+    depends_on: list[str] = Field(default=[], description="Tasks, of any role, that must be done before this step.")
+    after_criteria: list[str] = Field(default=[], description="Criteria that must pass before this step runs.")
 
 
 class RunStep(StepBase):
     run: Command
-    timeout: float = 3600.0
+    timeout: PositiveSeconds = 3600.0
     env: dict[str, str] = {}
     workdir: str | None = None
     wait_hint: str | None = None
@@ -276,8 +511,8 @@ class CheckStep(StepBase):
 
 class WaitStep(StepBase):
     wait: str
-    interval: float = 30.0
-    timeout: float = 1800.0
+    interval: PositiveSeconds = 30.0
+    timeout: PositiveSeconds = 1800.0
     wait_hint: str | None = None
 
 
@@ -311,7 +546,37 @@ class BranchStep(StepBase):
     branch: Branch
 
 
-STEP_KINDS = ("run", "query", "check", "wait", "snippet", "alternatives", "branch")
+class RetryWhen(Strict):
+    """Which failures are worth another attempt: any listed exit code, or output matching `output`."""
+
+    exit_code: list[int] = []
+    output: str | None = None
+
+    @field_validator("output")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"output is not a valid regular expression: {error}") from error
+        return value
+
+
+class Retry(Strict):
+    count: Annotated[int, BeforeValidator(_count(1, "the number of attempts"))] = Field(
+        description="Attempts after the first one fails."
+    )
+    delay: Seconds = Field(default=0.0, description="Seconds between attempts.")
+    when: RetryWhen | None = Field(default=None, description="Retry only these failures; default: any failure.")
+    step: Step
+
+
+class RetryStep(StepBase):
+    retry: Retry
+
+
+STEP_KINDS = ("run", "query", "check", "wait", "snippet", "alternatives", "branch", "retry")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -333,6 +598,7 @@ Step = Annotated[
         Annotated[SnippetStep, Tag("snippet")],
         Annotated[AlternativesStep, Tag("alternatives")],
         Annotated[BranchStep, Tag("branch")],
+        Annotated[RetryStep, Tag("retry")],
     ],
     Discriminator(
         _step_kind,
@@ -349,6 +615,7 @@ STEP_MODELS: dict[str, type[StepBase]] = {
     "snippet": SnippetStep,
     "alternatives": AlternativesStep,
     "branch": BranchStep,
+    "retry": RetryStep,
 }
 
 
@@ -360,12 +627,15 @@ def step_kind(step: StepBase) -> str:
 
 class Task(Strict):
     id: Identifier
-    role: str
+    # Required: a task without a role is reported by the cross-checks, so that `coord preflight` can still
+    # check the rest of the file.
+    role: str | None = Field(default=None, description="The one role that owns this task (required).")
     title: str
     priority: str | None = None
     why: str | None = None
     intro: str | None = Field(default=None, description="Text shown before the steps, e.g. 'This will: ...'.")
     depends_on: list[str] = []
+    after_criteria: list[str] = Field(default=[], description="Criteria that must pass before this task starts.")
     preconditions: list[str] = Field(default=[], description="Criteria to confirm before this task's steps run.")
     preconditions_title: str | None = None
     verified_by: list[str] = []
@@ -373,6 +643,7 @@ class Task(Strict):
     expected: list[str] = []
     expected_title: str | None = None
     files_to_modify: list[str] = []
+    touches: list[Touch] = Field(default=[], description="Resources the task touches as a whole, for planning.")
     notes: list[str] = []
     forward_looking: bool = Field(default=False, description="Dates after the incident date are intended here.")
 
@@ -394,7 +665,9 @@ class FinalValidation(Strict):
 
 class Coordination(Strict):
     suggested_order: list[SuggestedStart] = []
-    conflicts: list[str] = []
+    conflicts: list[str] = Field(
+        default=[], description="Notes about collisions; the conflicts themselves are derived from touches."
+    )
     checkins: list[CheckinPoint] = []
     final_validation: FinalValidation | None = None
 
@@ -402,6 +675,9 @@ class Coordination(Strict):
 class Incident(Strict):
     incident: Header
     params: dict[str, Union[Param, ParamValue]] = {}
+    secrets: list[EnvName] = Field(
+        default=[], description="Environment variables whose values are secret on every target: redacted from output."
+    )
     targets: dict[str, Target]
     findings: list[Finding] = []
     roles: list[Role]
@@ -434,3 +710,5 @@ class Incident(Strict):
 AlternativesStep.model_rebuild()
 Branch.model_rebuild()
 BranchStep.model_rebuild()
+Retry.model_rebuild()
+RetryStep.model_rebuild()

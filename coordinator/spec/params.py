@@ -83,6 +83,115 @@ def resolve(incident: Incident, target: str, *, extra: dict[str, Param | ParamVa
     return values
 
 
+PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+
+def unsupported_templates(text: str) -> Iterator[str]:
+    """Yield every `{{ ... }}` in `text` that is not the plain `{{ name }}` form."""
+    for match in PLACEHOLDER.finditer(text):
+        if not TEMPLATE.fullmatch(match.group(0)):
+            yield match.group(0)
+
+
+_CONTEXTS = {
+    "'": "inside quotes",
+    '"': "inside quotes",
+    "`": "inside backticks",
+    "$(": "inside $(...)",
+    "${": "inside ${...}",
+    "(": "inside $(...)",
+    "<<": "inside a here-document",
+}
+
+
+def quoted_placeholders(command: str) -> Iterator[tuple[str, str]]:
+    """Yield (name, where) for every `{{ name }}` of a shell command that is not a bare word of the shell.
+
+    `fill_command` quotes each value for the shell. Inside quotes, backticks, `$(...)`, `${...}` or a
+    here-document that quoting does not protect the command (`"$(touch x)"` still runs), so the loader rejects
+    such a placeholder.
+    The scanner follows single, double and backtick quotes, `$(` and `${` nesting, comments and here-documents.
+    """
+    stack: list[str] = []
+    heredocs: list[tuple[str, bool]] = []
+    index, length = 0, len(command)
+    while index < length:
+        match = TEMPLATE.match(command, index)
+        if match:
+            if stack:
+                yield match.group(1), _CONTEXTS[stack[-1]]
+            index = match.end()
+            continue
+        char = command[index]
+        top = stack[-1] if stack else None
+        if top == "'":
+            if char == "'":
+                stack.pop()
+            index += 1
+            continue
+        if char == "\\":
+            index += 2
+            continue
+        if top == '"':
+            if char == '"':
+                stack.pop()
+            elif char == "`":
+                stack.append("`")
+            elif command.startswith("$(", index) or command.startswith("${", index):
+                stack.append(command[index : index + 2])
+                index += 2
+                continue
+            index += 1
+            continue
+        if char == "\n" and heredocs and top is None:
+            index = yield from _heredoc_bodies(command, index + 1, heredocs)
+            heredocs = []
+            continue
+        if char == "'" or char == '"':
+            stack.append(char)
+        elif char == "`":
+            if top == "`":
+                stack.pop()
+            else:
+                stack.append("`")
+        elif command.startswith("$(", index) or command.startswith("${", index):
+            stack.append(command[index : index + 2])
+            index += 2
+            continue
+        elif char == "(" and top in ("$(", "("):
+            stack.append("(")
+        elif char == ")" and top in ("$(", "("):
+            stack.pop()
+        elif char == "}" and top == "${":
+            stack.pop()
+        elif char == "#" and (index == 0 or command[index - 1] in " \t\n;&|(") and top != "${":
+            end = command.find("\n", index)
+            index = length if end < 0 else end
+            continue
+        elif command.startswith("<<", index) and not command.startswith("<<<", index) and top is None:
+            heredoc = re.match(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1", command[index:])
+            if heredoc:
+                heredocs.append((heredoc.group(2), command[index + 2 : index + 3] == "-"))
+                index += heredoc.end()
+                continue
+        index += 1
+
+
+def _heredoc_bodies(command: str, index: int, heredocs: list[tuple[str, bool]]):
+    """Yield the placeholders in the bodies of pending here-documents, and return the index after the last."""
+    for word, strip_tabs in heredocs:
+        while index < len(command):
+            end = command.find("\n", index)
+            end = len(command) if end < 0 else end
+            line = command[index:end]
+            index = end + 1
+            if (line.lstrip("\t") if strip_tabs else line) == word:
+                break
+            for match in TEMPLATE.finditer(line):
+                yield match.group(1), _CONTEXTS["<<"]
+    return index
+
+
 def template_names(text: str) -> Iterator[str]:
     for match in TEMPLATE.finditer(text):
         yield match.group(1)
@@ -115,12 +224,18 @@ def fill_command(command: str, values: dict[str, TypedValue]) -> str:
     return TEMPLATE.sub(lambda match: shlex.quote(_text(_lookup(values, match.group(1)).value)), command)
 
 
+def is_sql_identifier(text: str) -> bool:
+    """Return whether `text` can be (part of) a table name in SQL: letters, digits, `_`, `-` and `.`, with no
+    comment marker and no `-` or `.` at either end."""
+    return bool(SQL_IDENTIFIER.match(text)) and "--" not in text and not text.startswith(("-", ".")) and not text.endswith(("-", "."))
+
+
 def fill_sql(sql: str, values: dict[str, TypedValue]) -> str:
     """Substitute `{{ name }}` identifiers in SQL; values stay as `@name` for binding."""
 
     def identifier(match: re.Match[str]) -> str:
         text = _text(_lookup(values, match.group(1)).value)
-        if not SQL_IDENTIFIER.match(text):
+        if not is_sql_identifier(text):
             raise CoordinatorError(
                 f"parameter {match.group(1)!r} = {text!r} is used as a SQL identifier but is not one: "
                 "bind values with @name instead of {{ name }}"
