@@ -83,7 +83,7 @@ class TargetContext:
         self.now = moment
         return moment
 
-    def run_command(self, command: str, *, timeout: float, env=None, cwd: Path | None = None, on_line=None):
+    def run_command(self, command: str, *, timeout: float, env=None, cwd: Path | None = None, on_line=None, on_start=None):
         """Run a shell command in the target's work folder with the warehouse closed.
 
         An embedded warehouse file admits one writing process, and the command may be the one that writes.
@@ -91,9 +91,35 @@ class TargetContext:
         from coordinator.runner.shell import run_command
 
         self.close()
+        folder = cwd or self.workdir
+        if not folder.is_dir():
+            raise CoordinatorError(
+                f"work folder {folder} not found: check targets.{self.target}.workdir or the step's workdir"
+            )
         return run_command(
-            command, cwd=cwd or self.workdir, env={**self.spec.env, **(env or {})}, timeout=timeout, on_line=on_line
+            command,
+            cwd=folder,
+            env={**self.spec.env, **(env or {})},
+            timeout=timeout,
+            on_line=on_line,
+            on_start=on_start,
         )
+
+    def secret_values(self, env: dict[str, str] | None = None) -> list[str]:
+        """Return the values of the environment variables the incident or this target marks secret.
+
+        A value comes from `env` (a step's), else the target's env, else this process's environment.
+        """
+        import os
+
+        names = [*self.incident.secrets, *self.spec.secrets]
+        sources = [env or {}, self.spec.env, os.environ]
+        values = []
+        for name in names:
+            value = next((source[name] for source in sources if source.get(name)), None)
+            if value:
+                values.append(value)
+        return values
 
     def warehouse(self):
         if self._warehouse is None:

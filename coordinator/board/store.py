@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from coordinator.errors import CoordinatorError
 from coordinator.board.engine import board_url, open_engine
 from coordinator.board.tables import BoardIncident, CriterionResult, RoleRun, StepRun, TaskState, Tick, utc_now
 
@@ -26,20 +29,34 @@ class Board:
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """Open a write transaction that takes SQLite's write lock before its first read.
+
+        A read-then-write in a deferred transaction can fail at once with "database is locked" when another
+        process writes meanwhile; taking the lock first makes such writers wait for the busy timeout.
+        """
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                if self.engine.dialect.name == "sqlite":
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                yield session
+                session.commit()
+        except OperationalError as error:
+            raise CoordinatorError(f"cannot write the board at {self.url}: {error.orig}: try again") from None
+
     def _add(self, *rows: Any) -> None:
-        with self._session() as session:
+        with self._write() as session:
             for row in rows:
                 session.add(row)
-            session.commit()
 
     # Incidents and tasks
 
     def record_incident(self, incident_id: str, title: str, file: str) -> None:
-        with self._session() as session:
+        with self._write() as session:
             row = session.get(BoardIncident, incident_id) or BoardIncident(id=incident_id, title=title, file=file)
             row.title, row.file, row.loaded_at = title, file, utc_now()
             session.add(row)
-            session.commit()
 
     def task_states(self, incident_id: str) -> dict[str, TaskState]:
         with self._session() as session:
@@ -47,13 +64,12 @@ class Board:
         return {row.task_id: row for row in rows}
 
     def set_task_state(self, incident_id: str, task_id: str, role: str, status: str, detail: str | None = None) -> None:
-        with self._session() as session:
+        with self._write() as session:
             row = session.get(TaskState, (incident_id, task_id)) or TaskState(
                 incident_id=incident_id, task_id=task_id, role=role
             )
             row.status, row.detail, row.updated_at = status, detail, utc_now()
             session.add(row)
-            session.commit()
 
     # Runs
 
@@ -66,6 +82,11 @@ class Board:
         run.status, run.ended_at = status, utc_now()
         self._add(run)
 
+    def update_run(self, run: RoleRun, **changes: Any) -> None:
+        for key, value in changes.items():
+            setattr(run, key, value)
+        self._add(run)
+
     def start_step(self, step: StepRun) -> StepRun:
         self._add(step)
         return step
@@ -74,6 +95,14 @@ class Board:
         for key, value in changes.items():
             setattr(step, key, value)
         self._add(step)
+
+    def save_step_output(self, step_id: int, output_tail: str) -> None:
+        """Store the output tail of a running step by id, without touching a StepRun object another thread holds."""
+        with self._write() as session:
+            row = session.get(StepRun, step_id)
+            if row is not None:
+                row.output_tail = output_tail
+                session.add(row)
 
     def finish_step(self, step: StepRun, **changes: Any) -> None:
         self.update_step(step, ended_at=utc_now(), **changes)

@@ -45,6 +45,7 @@ class RoleRun(SQLModel, table=True):
     started_at: dt.datetime = Field(default_factory=utc_now)
     ended_at: Optional[dt.datetime] = None
     pid: Optional[int] = None
+    log_path: Optional[str] = None
 
 
 class StepRun(SQLModel, table=True):
@@ -65,6 +66,12 @@ class StepRun(SQLModel, table=True):
     output_tail: Optional[str] = None
     started_at: dt.datetime = Field(default_factory=utc_now)
     ended_at: Optional[dt.datetime] = None
+    git_sha: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    # The task's attempt: a rerun that resumes keeps it, a fresh start of the task increments it.
+    attempt: int = 1
+    # Process group of the step's command while it runs, so a later run can tell whether it still runs.
+    pid: Optional[int] = None
 
 
 class CriterionResult(SQLModel, table=True):
@@ -88,6 +95,11 @@ class CriterionResult(SQLModel, table=True):
     started_at: dt.datetime = Field(default_factory=utc_now)
     duration_ms: int = 0
     step_run_id: Optional[int] = None
+    git_sha: Optional[str] = None
+    git_dirty: Optional[bool] = None
+    # What the warehouse reported for a SQL criterion's query: bytes scanned and bytes billed (BigQuery).
+    bytes_processed: Optional[int] = None
+    bytes_billed: Optional[int] = None
 
 
 class Tick(SQLModel, table=True):

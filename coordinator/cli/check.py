@@ -35,7 +35,8 @@ def check(
     """Measure the success criteria, store every result, and print the checklist.
 
     Exit code 0 when every measured criterion passes, 1 when one fails, 2 when one cannot be measured.
-    Manual criteria are listed as waiting until a person ticks them and do not change the exit code.
+    Manual criteria waiting for a tick are listed as waiting and do not change the exit code; a rejected
+    tick counts as a failing criterion.
     """
     from coordinator.criteria.round import check_round, round_exit_code
     from coordinator.timefmt import local
@@ -69,6 +70,8 @@ def check(
                         "command": evaluation.command,
                         "exit_code": evaluation.exit_code,
                         "duration_ms": evaluation.duration_ms,
+                        "bytes_processed": evaluation.bytes_processed,
+                        "bytes_billed": evaluation.bytes_billed,
                     }
                     for evaluation in evaluations
                 ],
@@ -91,6 +94,12 @@ def check(
         f"{counts['pass']} pass, {counts['fail']} fail, {counts['error']} not measurable, "
         f"{counts['waiting']} waiting for a person's tick"
     )
+    scanned = [evaluation.bytes_processed for evaluation in evaluations if evaluation.bytes_processed is not None]
+    if scanned:
+        from coordinator.warehouse.bigquery import format_bytes
+
+        billed = sum(evaluation.bytes_billed or 0 for evaluation in evaluations)
+        typer.echo(f"queries processed {format_bytes(sum(scanned))}, billed {format_bytes(billed)}")
     raise typer.Exit(code)
 
 

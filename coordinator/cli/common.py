@@ -39,9 +39,25 @@ def load(path: Path) -> "Incident":
 
 
 def repository(option: Path | None) -> Path:
+    """Return `--repo` when given, else the git work tree holding the current folder.
+
+    Outside a git work tree and without `--repo` this fails, so a board and command output never land in
+    a folder the user did not choose.
+    """
+    from coordinator.errors import CoordinatorError
     from coordinator.target import find_repo
 
-    return find_repo(option if option is not None else Path.cwd())
+    if option is not None:
+        if not option.is_dir():
+            raise CoordinatorError(f"--repo {option}: folder not found")
+        return option.resolve()
+    found = find_repo(Path.cwd())
+    if not (found / ".git").exists():
+        raise CoordinatorError(
+            f"{Path.cwd()} is not inside a git repository: run coord from the repository the incident is about, "
+            "or pass --repo PATH"
+        )
+    return found
 
 
 def open_board(repo: Path, option: str | None, incident: "Incident | None" = None, file: Path | None = None):

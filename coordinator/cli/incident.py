@@ -26,17 +26,54 @@ def prompts(
     out: Annotated[Path, typer.Option("--out", help="Folder to write ROLE.md and coordination.md into.")],
     target: TargetOption = None,
     repo: RepoOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the prompts despite preflight errors, listing them at the top of each.")
+    ] = False,
 ) -> None:
-    """Write one prompt per role and the coordination notes for the person running the chats."""
+    """Run `coord preflight`, then write one prompt per role and the coordination notes.
+
+    Preflight errors stop the command (exit 2) unless --force is given; then each affected prompt lists
+    them at its top. A file that does not load is never rendered, --force or not.
+    """
+    from coordinator.preflight import run_preflight
     from coordinator.render.prompts import write_prompts
     from coordinator.target import choose_target
 
     incident = load(incident_file)
+    workspace = repository(repo)
+    report = run_preflight(incident_file, target=target, repo=workspace)
+    for problem in report.warnings:
+        typer.echo(f"warning: {problem}", err=True)
+    for problem in report.errors:
+        typer.echo(f"error: {problem}", err=True)
+    if report.errors and not force:
+        typer.echo(
+            f"{len(report.errors)} preflight errors: no prompts written; fix them, or pass --force to write the "
+            "prompts with the errors listed at their top",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+    role_problems = report.role_errors([role.name for role in incident.roles])
     written = write_prompts(
-        incident, choose_target(incident, target), out, incident_path=incident_file, workspace=repository(repo)
+        incident,
+        choose_target(incident, target),
+        out,
+        role_problems=role_problems,
+        incident_path=incident_file,
+        workspace=workspace,
     )
     for path in written:
         typer.echo(str(path))
+    _warn_write_write(incident, choose_target(incident, target))
+
+
+def _warn_write_write(incident, target: str) -> None:
+    """Warn on stderr about every write-write overlap between roles, before the prompts are handed out."""
+    from coordinator.coordination.conflicts import find_conflicts, write_write_overlaps
+
+    for conflict in write_write_overlaps(find_conflicts(incident, target)):
+        typer.echo(f"warning: write-write overlap: {conflict.sentence().replace('**', '')}", err=True)
 
 
 def register(app: typer.Typer) -> None:

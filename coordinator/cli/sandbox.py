@@ -88,7 +88,7 @@ def deploy(
     env: Annotated[list[str], typer.Option("--env", help="Environment variable KEY=VALUE; repeatable.")] = [],
     directory: DirOption = None,
 ) -> None:
-    """Deploy a new revision of SERVICE built from the workspace files at git HEAD."""
+    """Deploy a new revision of SERVICE from the workspace files at git HEAD, with exactly the --env variables given."""
     from coordinator.sandbox import SandboxError, deploy as deploy_service
     from coordinator.sandbox.services import check_service
 
@@ -127,8 +127,24 @@ def describe(
 
 
 @sandbox_app.command()
+def health(service: str, directory: DirOption = None) -> None:
+    """Probe the latest revision of SERVICE like a request to /health; exit 1 when it fails to serve."""
+    from coordinator.sandbox import SandboxError
+    from coordinator.sandbox.services import check_service, health as probe
+
+    try:
+        check_service(service)
+        serving, answer = probe(workspace_for(directory), service)
+    except SandboxError as error:
+        raise fail(error)
+    typer.echo(answer)
+    if not serving:
+        raise typer.Exit(1)
+
+
+@sandbox_app.command()
 def trigger(workflow: str, directory: DirOption = None) -> None:
-    """Force WORKFLOW on the deployed scraper (its /execute-workflows); print the decision."""
+    """POST force_workflows to the scraper's /execute-workflows: it answers 200 and runs nothing."""
     from coordinator.sandbox import SandboxError, trigger_workflow
 
     try:
@@ -147,7 +163,7 @@ def print_report(report) -> None:
 
 @sandbox_app.command("run-job")
 def run_job(job: str, directory: DirOption = None) -> None:
-    """Run a scheduler job now; exit 1 when the job failed."""
+    """Run a scheduler job now (execute-workflows, morning-predictions, same-day-phase3, same-day-phase4); exit 1 when it failed."""
     from coordinator.sandbox import SandboxError, run_job as run_scheduler_job
 
     try:

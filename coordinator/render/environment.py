@@ -53,8 +53,12 @@ def make_environment(*, workspace: str | Path | None = None) -> jinja2.Environme
             "or coordinator/_templates in the installed package; reinstall coordinator"
         )
 
+    from jinja2.sandbox import SandboxedEnvironment
+
+    # A workspace's own templates come with the repository, so they render sandboxed: a template may format
+    # the view data but not reach Python internals (`__globals__`, `__import__`) to run code.
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(folder)) for folder in folders])
-    return jinja2.Environment(
+    return SandboxedEnvironment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -81,6 +85,8 @@ def render_template(name: str, view: dict, *, workspace: str | Path | None = Non
         raise CoordinatorError(f"{error.filename or name}:{error.lineno}: invalid template: {error.message}") from None
     except jinja2.UndefinedError as error:
         raise CoordinatorError(f"template {name!r} uses an undefined value: {error.message}") from None
+    except jinja2.exceptions.SecurityError as error:
+        raise CoordinatorError(f"template {name!r} tried an unsafe operation: {error}: fix the template") from None
     return tidy_markdown(text)
 
 

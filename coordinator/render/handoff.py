@@ -14,6 +14,7 @@ from typing import Any
 
 from coordinator.board.store import Board, loads
 from coordinator.board.tables import CriterionResult, StepRun, utc_now
+from coordinator.coordination.handoff_view import coordination_timeline
 from coordinator.errors import CoordinatorError
 from coordinator.spec.models import Incident
 from coordinator.spec.params import fill_text, resolve
@@ -93,8 +94,11 @@ def build_handoff(incident: Incident, role_name: str, board: Board, *, target: s
                 if tick is None
                 else f"{'ticked' if tick.passed else 'rejected'} by {tick.ticked_by} at {local(tick.ticked_at, timezone)}: {tick.reason}"
             )
+            decided = "-" if tick is None else detail
             criterion_lines.append(
-                CriterionLine(criterion.id, fill_text(criterion.text, params), "manual", status, "-", "-", detail, verifiers)
+                CriterionLine(
+                    criterion.id, fill_text(criterion.text, params), "manual", status, "-", decided, detail, verifiers
+                )
             )
             continue
         last = latest.get(criterion.id)
@@ -152,9 +156,21 @@ def build_handoff(incident: Incident, role_name: str, board: Board, *, target: s
         "steps": [_step_line(step, timezone) for step in steps],
         "criteria": criterion_lines,
         "failing": [line for line in criterion_lines if line.status in ("fail", "error", "not measured")],
+        "failed_steps": [_step_line(step, timezone) for step in steps if step.status in ("failed", "interrupted")],
         "sections": sections,
         "next_actions": _next_actions(incident, task_lines, criterion_lines),
+        "coordination": coordination_timeline(incident_id, role_name, board.engine, timezone),
     }
+
+
+def _one_line(command: str | None) -> str | None:
+    """Return the first line of a command, marked with an ellipsis when more lines follow."""
+    if command is None:
+        return None
+    lines = [line.rstrip(" \\") for line in command.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    return lines[0] + (" …" if len(lines) > 1 else "")
 
 
 def _step_line(step: StepRun, timezone: str) -> StepLine:
@@ -164,7 +180,7 @@ def _step_line(step: StepRun, timezone: str) -> StepLine:
         step=step.step_key,
         kind=step.kind,
         status=step.status,
-        command=step.command,
+        command=_one_line(step.command),
         exit_code=step.exit_code,
         reason=step.reason,
         duration=_duration(step),
@@ -172,11 +188,11 @@ def _step_line(step: StepRun, timezone: str) -> StepLine:
 
 
 def _status(tasks: list[dict[str, Any]], criteria: list[CriterionLine], runs: list[Any]) -> str:
-    """complete: every task done and every measured criterion passes; blocked: a task waits on another; else partial."""
+    """Return blocked when a task waits on another, complete when every task is done and every criterion
+    passes (manual ones ticked by a person), and partial otherwise."""
     if any(task["status"] == "blocked" for task in tasks):
         return "blocked"
-    measured_pass = all(line.status == "pass" for line in criteria if line.kind != "manual")
-    if all(task["status"] == "done" for task in tasks) and measured_pass:
+    if all(task["status"] == "done" for task in tasks) and all(line.status == "pass" for line in criteria):
         return "complete"
     return "partial"
 
@@ -202,22 +218,49 @@ def render_handoff(incident: Incident, role_name: str, board: Board, *, target: 
     from coordinator.render.environment import render_template
 
     view = build_handoff(incident, role_name, board, target=target)
+    if repo is not None:
+        from coordinator.gitops.handoff import handoff_git_view
+
+        view["git"] = handoff_git_view(incident, role_name, board, repo)
     return render_template("handoff.md.j2", view, workspace=repo)
 
 
 def handoff_path(incident: Incident, role_name: str, repo: Path, *, target: str) -> Path:
-    path = Path(fill_text(incident.role(role_name).handoff.path, resolve(incident, target)))
-    return path if path.is_absolute() else repo / path
+    """Return where the role's handoff goes; it must be inside the repository the incident is about."""
+    text = fill_text(incident.role(role_name).handoff.path, resolve(incident, target))
+    path = (repo / text).resolve()
+    if not path.is_relative_to(repo.resolve()):
+        raise CoordinatorError(
+            f"handoff path {text!r} of role {role_name!r} is outside the repository {repo}: "
+            "give a path inside it, such as docs/handoffs/ROLE.md"
+        )
+    return path
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder, so no half-written file remains."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder", str(path))
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise CoordinatorError(f"cannot write {path}: {error.strerror}: choose another path") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        # mkstemp creates the file readable by its owner only; a handoff is a shared document.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise CoordinatorError(f"cannot write {path}: {error.strerror}: choose another path") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+from coordinator.coordination.policy import policy_sentences, policy_summary
 from coordinator.errors import CoordinatorError
 from coordinator.spec.models import (
     AlternativesStep,
@@ -25,6 +27,7 @@ from coordinator.spec.models import (
     Finding,
     Incident,
     QueryStep,
+    RetryStep,
     Role,
     RunStep,
     SnippetStep,
@@ -116,11 +119,14 @@ def write_prompts(
     out_dir: str | Path,
     *,
     problems: Sequence[str] = (),
+    role_problems: Mapping[str, Sequence[str]] | None = None,
     incident_path: str | Path | None = None,
     workspace: str | Path | None = None,
 ) -> list[Path]:
     """Write `<role>.md` for every role and `coordination.md` into `out_dir`, and return the paths written.
 
+    `problems` go at the top of every document; `role_problems` only at the top of the named role's prompt
+    (and of the coordination notes, which list them all).
     Every document is rendered before anything is written, and each file is written to a temporary file
     in `out_dir` and then moved over the old one, so an error never leaves a half-written prompt.
     """
@@ -130,9 +136,14 @@ def write_prompts(
             f"role name {COORDINATION_NAME!r} collides with the coordination note {COORDINATION_FILE}: rename the role"
         )
 
-    options = {"problems": problems, "incident_path": incident_path, "workspace": workspace}
-    documents = {f"{name}.md": render_role_prompt(incident, name, target, **options) for name in names}
-    documents[COORDINATION_FILE] = render_coordination(incident, target, **options)
+    options = {"incident_path": incident_path, "workspace": workspace}
+    by_role = role_problems or {}
+    documents = {
+        f"{name}.md": render_role_prompt(incident, name, target, problems=[*problems, *by_role.get(name, ())], **options)
+        for name in names
+    }
+    every_problem = [*problems, *dict.fromkeys(problem for name in names for problem in by_role.get(name, ()))]
+    documents[COORDINATION_FILE] = render_coordination(incident, target, problems=every_problem, **options)
 
     folder = Path(out_dir)
     try:
@@ -150,6 +161,8 @@ def _write_atomically(folder: Path, documents: dict[str, str]) -> list[Path]:
             staged.append((Path(temporary), folder / name))
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
+            # mkstemp creates the file readable by its owner only; prompts are handed to other people.
+            os.chmod(temporary, 0o666 & ~_umask())
         for temporary, final in staged:
             os.replace(temporary, final)
     except BaseException as error:
@@ -159,6 +172,12 @@ def _write_atomically(folder: Path, documents: dict[str, str]) -> list[Path]:
             raise CoordinatorError(f"cannot write the prompts into {folder}: {error}") from None
         raise
     return [final for _, final in staged]
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 class PromptBuilder:
@@ -198,9 +217,13 @@ class PromptBuilder:
                 "sections": [self.text(section.title) for section in role.handoff.sections],
             },
             "coord": self._coord_commands(role.name),
+            "policy": policy_sentences(role),
+            "shared_resources": self._shared_resources(role.name),
         }
 
     def coordination_view(self, *, problems: Sequence[str] = ()) -> dict[str, Any]:
+        from coordinator.coordination.conflicts import find_conflicts
+
         coordination = self.incident.coordination
         final = coordination.final_validation
         final_view = None
@@ -226,6 +249,7 @@ class PromptBuilder:
                     "title": self.text(role.title),
                     "mission": self.text(role.mission),
                     "file": f"{role.name}.md",
+                    "policy": policy_summary(role),
                 }
                 for role in self.incident.roles
             ],
@@ -233,7 +257,12 @@ class PromptBuilder:
                 {"label": self.role_label(self._role(start.role)), "note": self.text(start.note)}
                 for start in coordination.suggested_order
             ],
-            "conflicts": [self.text(conflict) for conflict in coordination.conflicts],
+            "conflicts": [
+                {"kind": conflict.kind, "text": conflict.sentence(), "resource": conflict.resource}
+                for conflict in find_conflicts(self.incident, self.target)
+            ],
+            "conflict_notes": [self.text(note) for note in coordination.conflicts],
+            "board_command": f"coord board {self.incident_ref}",
             "checkins": [
                 {
                     "after": _duration_text(checkin.after),
@@ -297,7 +326,8 @@ class PromptBuilder:
             "heading": heading,
             "why": self.text(task.why) if task.why else None,
             "intro": self.text(task.intro) if task.intro else None,
-            "depends_on": [self._dependency_text(task, dependency) for dependency in task.depends_on],
+            "depends_on": [self._dependency_text(task, dependency) for dependency in task.depends_on]
+            + [f"{self.text(self.incident.criterion(c).text)} (passing)" for c in task.after_criteria],
             "preconditions_title": _label(self.text(task.preconditions_title)) if task.preconditions_title else "Before you start, confirm",
             "preconditions": [self.text(self.incident.criterion(c).text) for c in task.preconditions],
             "steps": self.steps_blocks(task.steps),
@@ -336,9 +366,30 @@ class PromptBuilder:
             "optional": file.optional,
         }
 
+    def _shared_resources(self, role: str) -> list[str]:
+        """Return the resources this role touches that another role also touches, changing one side at least."""
+        from coordinator.coordination.conflicts import find_conflicts
+
+        shared = []
+        for conflict in find_conflicts(self.incident, self.target):
+            if role in conflict.roles:
+                side = conflict.first if conflict.first.role == role else conflict.second
+                for resource in side.resources:
+                    if resource not in shared:
+                        shared.append(resource)
+        return shared
+
     def _coord_commands(self, role: str) -> dict[str, str]:
         ref = self.incident_ref
+        incident_id = self.incident.incident.id
         return {
+            "checkin": f"coord checkin --incident {incident_id} --role {role} --conditions TEXT --actions TEXT --needs TEXT",
+            "claim": f"coord claim RESOURCE --incident {incident_id} --role {role} --ttl 30m --note TEXT",
+            "heartbeat": f"coord heartbeat --incident {incident_id} --role {role}",
+            "release": f"coord release RESOURCE --incident {incident_id} --role {role}",
+            "message": f"coord message --incident {incident_id} --from {role} --to ROLE TEXT",
+            "blocker": f"coord message --incident {incident_id} --from {role} --to ROLE TEXT --blocking --until CRITERION",
+            "board": f"coord board {ref} --json",
             "check": f"coord check {ref} --role {role} --target {self.target}",
             "run": f"coord run {ref} --role {role} --target {self.target}",
             "tick": f"coord tick {ref} CRITERION --by NAME --why TEXT",
@@ -366,7 +417,48 @@ class PromptBuilder:
         return blocks
 
     def step_blocks(self, step: StepBase) -> list[Block]:
-        """Return the blocks of one step, or none when the step has nothing to show on this target."""
+        """Return the blocks of one step, or none when the step has nothing to show on this target.
+
+        A step's dependencies come before it; its retry rule and the criteria that verify it come after.
+        """
+        blocks = self._kind_blocks(step)
+        if not blocks:
+            return []
+        return [*self._step_dependency_blocks(step), *blocks, *self._step_verify_blocks(step)]
+
+    def _step_dependency_blocks(self, step: StepBase) -> list[Block]:
+        waits = [self._dependency_text_of(task_id) for task_id in step.depends_on]
+        waits += [f"{self.text(self.incident.criterion(c).text)} (passing)" for c in step.after_criteria]
+        return [paragraph(f"**Only after**: {'; '.join(waits)}.")] if waits else []
+
+    def _dependency_text_of(self, task_id: str) -> str:
+        task = self.incident.task(task_id)
+        number = self.incident.tasks_of(task.role).index(task) + 1
+        return f"Task {number}: {self.text(task.title)} (the {task.role} chat)"
+
+    def _step_verify_blocks(self, step: StepBase) -> list[Block]:
+        if not step.verify:
+            return []
+        texts = "; ".join(self.text(self.incident.criterion(criterion_id).text) for criterion_id in step.verify)
+        within = f", measured for up to {_seconds_text(step.verify_within)}" if step.verify_within else ""
+        return [paragraph(f"**Done only when these pass afterwards**{within}: {texts}. The exit code alone does not prove it worked.")]
+
+    def _retry_blocks(self, step: RetryStep) -> list[Block]:
+        retry = step.retry
+        conditions = []
+        if retry.when is not None and retry.when.exit_code:
+            conditions.append(f"it exits with {', '.join(str(code) for code in retry.when.exit_code)}")
+        if retry.when is not None and retry.when.output:
+            conditions.append(f"its output matches `{retry.when.output}`")
+        when = f"If it fails and {' or '.join(conditions)}" if conditions else "If it fails"
+        delay = f", {_seconds_text(retry.delay)} apart" if retry.delay else ""
+        inner = self.step_blocks(retry.step)
+        if not inner:
+            return []
+        times = "time" if retry.count == 1 else "times"
+        return self._titled(step, [*inner, paragraph(f"{when}, run it again, up to {retry.count} more {times}{delay}.")])
+
+    def _kind_blocks(self, step: StepBase) -> list[Block]:
         if isinstance(step, RunStep):
             command = command_for(step.run, self.target)
             if command is None:
@@ -385,6 +477,8 @@ class PromptBuilder:
             return self._alternatives_blocks(step)
         elif isinstance(step, BranchStep):
             return self._branch_blocks(step)
+        elif isinstance(step, RetryStep):
+            return self._retry_blocks(step)
         else:
             raise CoordinatorError(f"cannot render a step of type {type(step).__name__}")
         return self._titled(step, body)
@@ -416,6 +510,8 @@ class PromptBuilder:
         if criterion.manual:
             return [paragraph(f"Confirm this by hand, then record it: `coord tick {self.incident_ref} {criterion.id} --by NAME --why TEXT`.")]
 
+        if criterion.drift is not None:
+            return self._drift_blocks(criterion)
         if criterion.sql is not None:
             blocks = self.query_blocks(criterion.sql, criterion.params, runner="coord check")
         else:
@@ -425,6 +521,27 @@ class PromptBuilder:
             blocks = [code(fill_command(command, self.values).rstrip(), "bash")]
 
         blocks.append(paragraph(f"Passes when {_describe_expect(criterion.expect)}."))
+        if criterion.note:
+            blocks.append(paragraph(self.text(criterion.note)))
+        return blocks
+
+    def _drift_blocks(self, criterion: Criterion) -> list[Block]:
+        """Show how to read the deployed revision and list the commits made after it on the service's paths."""
+        drift = criterion.drift
+        command = command_for(drift.revision, self.target)
+        if command is None:
+            return [paragraph(f"This check has no revision command on the `{self.target}` target.")]
+        paths = " ".join(shlex.quote(path) for path in drift.paths)
+        lines = [
+            f"# The commit (or deploy time) of the revision {drift.service} runs",
+            f"DEPLOYED=$({fill_command(command, self.values).strip()})",
+            "# Commits after it that touch what the service reads; with a deploy time, use --since=\"$DEPLOYED\"",
+            f"git log --oneline \"$DEPLOYED\"..HEAD -- {paths}",
+        ]
+        blocks = [
+            code("\n".join(lines), "bash"),
+            paragraph(f"Passes when no commit after the deployed one touches {', '.join(f'`{path}`' for path in drift.paths)}."),
+        ]
         if criterion.note:
             blocks.append(paragraph(self.text(criterion.note)))
         return blocks

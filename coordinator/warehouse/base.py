@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from coordinator.errors import CoordinatorError
 from coordinator.spec.params import TypedValue
@@ -13,6 +13,17 @@ from coordinator.spec.params import TypedValue
 
 class WarehouseError(CoordinatorError):
     """A query that could not run: it does not compile, a table is missing, the warehouse is unreachable."""
+
+
+class WarehouseUnavailableError(WarehouseError):
+    """No query can run on this warehouse: no credentials, or the server cannot be reached."""
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """A query compiled without running. `bytes_processed` is the warehouse's estimate, None when it gives none."""
+
+    bytes_processed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -28,9 +39,19 @@ class QueryResult:
 
 class Warehouse(Protocol):
     url: str
+    # How many queries may run at once from separate threads; 1 means one at a time.
+    max_concurrent_queries: int
 
-    def query(self, sql: str, params: dict[str, TypedValue], *, label: str) -> QueryResult:
-        """Run one read-only BigQuery-dialect query with `@name` parameters bound from `params`."""
+    def query(
+        self, sql: str, params: dict[str, TypedValue], *, label: str, job_labels: dict[str, str] | None = None
+    ) -> QueryResult:
+        """Run one read-only BigQuery-dialect query with `@name` parameters bound from `params`.
+
+        `job_labels` name the incident and criterion where the warehouse records labels on its jobs.
+        """
+
+    def dry_run(self, sql: str, params: dict[str, TypedValue], *, label: str) -> DryRun:
+        """Compile the query against the warehouse's tables without running it; raise WarehouseError when it fails."""
 
     def close(self) -> None: ...
 
@@ -49,9 +70,7 @@ def open_warehouse(url: str, *, root: Path) -> Warehouse:
             path = root / path
         return DuckDBWarehouse(path, url=url)
     if parsed.scheme == "bigquery":
-        options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-        raise WarehouseError(
-            f"{url}: the BigQuery backend is not available in this version; "
-            f"use a duckdb:// target (project {parsed.netloc!r}, options {options})"
-        )
+        from coordinator.warehouse.bigquery import BigQueryWarehouse
+
+        return BigQueryWarehouse.from_url(url)
     raise WarehouseError(f"unknown warehouse URL {url!r}: use duckdb:///PATH or bigquery://PROJECT")

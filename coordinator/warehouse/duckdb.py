@@ -12,10 +12,18 @@ import time
 from pathlib import Path
 
 from coordinator.spec.params import TypedValue
-from coordinator.warehouse.base import QueryResult, WarehouseError
+from coordinator.warehouse.base import DryRun, QueryResult, WarehouseError, WarehouseUnavailableError
 from coordinator.warehouse.guard import read_only_problem
 
 LOCK_RETRY_SECONDS = 15.0
+
+# Criteria and queries come from incident files, so a session reads only the warehouse itself: no local
+# files, no URLs, no extension downloads, and no SET that could turn these back on.
+SESSION_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 @functools.lru_cache(maxsize=512)
@@ -38,6 +46,9 @@ def transpile(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 class DuckDBWarehouse:
+    # One embedded connection serves every query, so queries run one at a time.
+    max_concurrent_queries = 1
+
     def __init__(self, path: Path, *, url: str) -> None:
         self.path = path
         self.url = url
@@ -47,31 +58,32 @@ class DuckDBWarehouse:
         import duckdb
 
         if not self.path.exists():
-            raise WarehouseError(f"{self.path}: warehouse file not found: run `coord sandbox init` or fix the target's URL")
+            raise WarehouseUnavailableError(
+                f"{self.path}: warehouse file not found: run `coord sandbox init` or fix the target's URL"
+            )
         deadline = time.monotonic() + LOCK_RETRY_SECONDS
         while True:
             try:
-                connection = duckdb.connect(str(self.path), read_only=True)
+                connection = duckdb.connect(str(self.path), read_only=True, config=SESSION_CONFIG)
                 break
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                    raise WarehouseError(f"{self.path}: cannot open the warehouse: {error}") from None
+                    first_line = str(error).splitlines()[0]
+                    raise WarehouseError(f"{self.path}: cannot open the warehouse: {first_line}") from None
                 time.sleep(0.2)
+            except duckdb.Error as error:
+                first_line = str(error).splitlines()[0]
+                raise WarehouseError(f"{self.path}: not a DuckDB warehouse: {first_line}") from None
         connection.execute("SET TimeZone = 'UTC'")
+        connection.execute("SET lock_configuration = true")
         return connection
 
-    def query(self, sql: str, params: dict[str, TypedValue], *, label: str) -> QueryResult:
+    def query(
+        self, sql: str, params: dict[str, TypedValue], *, label: str, job_labels: dict[str, str] | None = None
+    ) -> QueryResult:
         import duckdb
 
-        problem = read_only_problem(sql)
-        if problem is not None:
-            raise WarehouseError(f"{label}: {problem} (criteria and queries only read)")
-        duckdb_sql, names = transpile(sql)
-        missing = [name for name in names if name not in params]
-        if missing:
-            raise WarehouseError(f"{label}: no value for query parameter @{missing[0]}")
-
-        bound = {name: params[name].value for name in names}
+        duckdb_sql, bound = self._prepare(sql, params, label=label)
         if self._connection is None:
             self._connection = self._connect()
         try:
@@ -83,7 +95,47 @@ class DuckDBWarehouse:
         columns = [description[0] for description in cursor.description or []]
         return QueryResult(columns=columns, rows=[tuple(row) for row in rows])
 
+    def dry_run(self, sql: str, params: dict[str, TypedValue], *, label: str) -> DryRun:
+        """Plan the query with EXPLAIN, which binds every table and column without reading rows.
+
+        DuckDB gives no estimate of the bytes a query reads, so `bytes_processed` is None.
+        """
+        import duckdb
+
+        duckdb_sql, bound = self._prepare(sql, params, label=label)
+        if self._connection is None:
+            self._connection = self._connect()
+        try:
+            self._connection.execute(f"EXPLAIN {duckdb_sql}", bound).fetchall()
+        except duckdb.Error as error:
+            raise WarehouseError(f"{label}: {_message(error)}") from None
+        return DryRun(bytes_processed=None)
+
+    def _prepare(self, sql: str, params: dict[str, TypedValue], *, label: str) -> tuple[str, dict[str, object]]:
+        problem = read_only_problem(sql)
+        if problem is not None:
+            raise WarehouseError(f"{label}: {problem} (criteria and queries only read)")
+        duckdb_sql, names = transpile(sql)
+        missing = [name for name in names if name not in params]
+        if missing:
+            raise WarehouseError(f"{label}: no value for query parameter @{missing[0]}")
+        return duckdb_sql, {name: params[name].value for name in names}
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def _message(error: Exception) -> str:
+    """Return DuckDB's message without the LINE excerpt, which quotes the transpiled SQL, not the incident's.
+
+    The hint that follows a catalog or binder error (`Did you mean ...`, candidate columns) is kept.
+    """
+    lines = []
+    for line in str(error).splitlines():
+        if line.startswith("LINE "):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return " ".join(lines)

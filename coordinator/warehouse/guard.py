@@ -8,10 +8,14 @@ import functools
 @functools.lru_cache(maxsize=1024)
 def read_only_problem(sql: str) -> str | None:
     """Return why `sql` may not run as a criterion (BigQuery dialect), or None when it only reads."""
+    import logging
+
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
+    # sqlglot logs a warning for statements it cannot fully parse (CALL, LOAD); the message below says it.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     text = sql.replace("{{", "").replace("}}", "")
     try:
         statements = [statement for statement in sqlglot.parse(text, read="bigquery") if statement is not None]
@@ -26,9 +30,17 @@ def read_only_problem(sql: str) -> str | None:
 
     statement = statements[0]
     if not isinstance(statement, exp.Query):
-        return f"{statement.key.upper()} is not allowed"
+        keyword = text.split(None, 1)[0].upper() if text.split() else ""
+        if keyword in ("SELECT", "WITH", "(") or not keyword.isalpha():
+            return "SQL is not a query: write one SELECT statement"
+        return f"{keyword} is not allowed"
+    if statement.args.get("into") is not None:
+        return "SELECT ... INTO is not allowed: it creates a table"
+
     writes = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command)
     for node in statement.walk():
         if isinstance(node, writes):
             return f"{node.key.upper()} is not allowed"
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+            return f"reading from the function {node.this.sql(dialect='bigquery')[:40]} is not allowed: read tables"
     return None

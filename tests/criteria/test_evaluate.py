@@ -57,7 +57,7 @@ def command_incident(expect: str, command: str) -> str:
         ("echo 'accuracy: 80.0%'", "{output: 'accuracy: (?P<value>[0-9.]+)%', op: '>', value: 90}", "fail", "80.0"),
         ("exit 3", "{exit_code: 0}", "fail", 3),
         ("true", "{exit_code: 0}", "pass", 0),
-        ("printf ''", "{output: '^$'}", "pass", ""),
+        ("printf ''", "{output: '^$'}", "pass", "(no output)"),
     ],
 )
 def test_command_criterion(tmp_path, command, expect, status, value):

@@ -82,3 +82,17 @@ def test_tidy_keeps_longer_fence_open():
     text = "````\n```\n\n\ninner\n```\n````\n\n\nend"
 
     assert tidy_markdown(text) == "````\n```\n\n\ninner\n```\n````\n\nend\n"
+
+
+def test_workspace_template_cannot_run_code(tmp_path):
+    from coordinator.errors import CoordinatorError
+    from coordinator.render.environment import render_template
+
+    (tmp_path / "templates").mkdir()
+    attack = "{{ self.__init__.__globals__.__builtins__.__import__('os').popen('echo pwned').read() }}"
+    (tmp_path / "templates" / "attack.md.j2").write_text(attack, encoding="utf-8")
+
+    with pytest.raises(CoordinatorError) as error:
+        render_template("attack.md.j2", {}, workspace=tmp_path)
+
+    assert "unsafe" in str(error.value) or "undefined" in str(error.value)

@@ -277,7 +277,7 @@ def test_coordination_note(incident):
     assert "- **Chat 1 (Ops)**: OPERATIONS - Pipeline Recovery. Restore today's predictions. Prompt: `ops.md`." in note
     assert "1. **Chat 1 (Ops)**: Start first - highest urgency (predictions needed today)" in note
     assert "2. **Chat 2 (Reprocessing)**: Start shortly after - long-running jobs can run in background" in note
-    assert "- **Deployments**: Only the dev chat deploys code." in note
+    assert "- Note: **Deployments**: Only the dev chat deploys code." in note
     assert "After ~2 hours, check:\n1. Chat 1 (Ops): Predictions generated? Cache restored?\n2. Chat 2 (Reprocessing): Phase 3 backfill complete?" in note
     assert "```bash\npython scripts/validate_tonight_data.py\n```\n\nExpected: 0 ISSUES (was 5 ISSUES this morning)\n\nPasses when exit code is 0." in note
     assert "`coord check x.yaml --target prod`" in note

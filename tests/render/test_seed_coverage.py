@@ -29,8 +29,13 @@ def normalise(text: str) -> str:
 
 
 def correct(unit: str) -> str:
-    """Apply the two known corrections to a unit of the hand-written prompts."""
+    """Apply the known corrections to a unit of the hand-written prompts.
+
+    The props table and the player 'leblonjames' do not exist in the warehouse, and the quota query's
+    CURRENT_DATE() would measure the day the query runs instead of the incident day.
+    """
     unit = unit.replace("nba_raw.bp_player_props", "nba_raw.bettingpros_player_points_props")
+    unit = unit.replace("'leblonjames'", "'lebronjames'")
     if "circuit_breaker_state" in unit:
         unit = unit.replace("CURRENT_DATE()", "'2026-01-27'")
     return unit

@@ -71,6 +71,11 @@ def test_writes_are_refused_before_running(tmp_path):
         ("SELECT 1; SELECT 2", "only one query is allowed"),
         ("DROP TABLE t", "DROP is not allowed"),
         ("SELEC 1 FROM", "does not parse"),
+        ("INSTALL httpfs", "INSTALL is not allowed"),
+        ("SELECT 1 AS n INTO newtable", "INTO is not allowed"),
+        ("SELECT * FROM read_text('/etc/hostname')", "function read_text"),
+        ("SELECT * FROM query('SELECT 1')", "function query"),
+        ("SELECT d FROM UNNEST(GENERATE_DATE_ARRAY(@a, @b)) AS d", None),
     ],
 )
 def test_read_only_guard(sql, expected):
@@ -88,3 +93,22 @@ def test_missing_warehouse_file_is_clear(tmp_path):
         warehouse.query("SELECT 1 AS x", {}, label="t")
 
     assert "warehouse file not found" in str(error.value)
+
+
+def test_session_cannot_read_local_files(tmp_path):
+    import duckdb
+
+    from coordinator.warehouse.duckdb import SESSION_CONFIG
+
+    path = make_warehouse(tmp_path)
+    (tmp_path / "secret.txt").write_text("s3cret", encoding="utf-8")
+    connection = duckdb.connect(str(path), read_only=True, config=SESSION_CONFIG)
+    connection.execute("SET lock_configuration = true")
+
+    with pytest.raises(duckdb.Error) as error:
+        connection.execute(f"SELECT content FROM read_text('{tmp_path / 'secret.txt'}')").fetchall()
+
+    assert "disabled by configuration" in str(error.value)
+    with pytest.raises(duckdb.Error):
+        connection.execute("SET enable_external_access = true")
+    connection.close()
