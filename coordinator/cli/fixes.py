@@ -28,7 +28,13 @@ def fixes(
         print_json(view)
         return
 
-    typer.echo(f"{view['incident']}: HEAD {view['head']}; commits since {view['start']}")
+    for line in fixes_lines(view):
+        typer.echo(line)
+
+
+def fixes_lines(view: dict) -> list[str]:
+    """Return the text lines of a fixes report, as `coord fixes` and `coord board --fixes` print them."""
+    lines = [f"{view['incident']}: HEAD {view['head']}; commits since {view['start']}"]
     for fix in view["fixes"]:
         parts = [f"{fix['task']} ({fix['role']}): {fix['stage']}"]
         if fix["commit"]:
@@ -38,15 +44,15 @@ def fixes(
             parts.append(f"deployed to {where}" + (f" as {fix['revision']}" if fix["revision"] else "") + f" by {fix['deployed_by']}")
         if fix["verified_by"]:
             parts.append("verified by " + ", ".join(fix["verified_by"]))
-        typer.echo("  " + "; ".join(parts))
-        for warning in fix["warnings"]:
-            typer.echo(f"    warning: {warning}")
+        lines.append("  " + "; ".join(parts))
+        lines.extend(f"    warning: {warning}" for warning in fix["warnings"])
     if not view["fixes"]:
-        typer.echo("  no fixes: no task lists files_to_modify")
-    for line in view["overlaps"]:
-        typer.echo(f"overlap: {line}")
-    for line in view["unattributed"]:
-        typer.echo(f"no role: {line} (add a Role: trailer or list the author under git_authors)")
+        lines.append("  no fixes: no task lists files_to_modify")
+    lines.extend(f"overlap: {line}" for line in view["overlaps"])
+    lines.extend(
+        f"no role: {line} (add a Role: trailer or list the author under git_authors)" for line in view["unattributed"]
+    )
+    return lines
 
 
 def register(app: typer.Typer) -> None:

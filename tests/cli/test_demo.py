@@ -101,3 +101,14 @@ def test_tick_refuses_measured_criterion(demo):
 
     assert result.returncode == 2
     assert "not ticked" in result.stderr
+
+
+def test_board_shows_fixes_after_demo(demo):
+    _, workspace = demo
+
+    result = coord("board", INCIDENT, "--fixes", "--json", cwd=workspace)
+
+    assert result.returncode == 0
+    fixes = {fix["task"]: fix for fix in json.loads(result.stdout)["fixes"]["fixes"]}
+    assert fixes["fix_quota_issue"]["stage"] == "verified"
+    assert fixes["fix_quota_issue"]["service"] == "nba-phase3-analytics-processors"
