@@ -33,8 +33,8 @@ class Board:
     def _write(self) -> Iterator[Session]:
         """Open a write transaction that takes SQLite's write lock before its first read.
 
-        A read-then-write in a deferred transaction can fail at once with "database is locked" when another
-        process writes meanwhile; taking the lock first makes such writers wait for the busy timeout.
+        A read-then-write in a deferred transaction fails at once with "database is locked" when another
+        process writes meanwhile. Taking the lock first makes such a writer wait for the busy timeout instead.
         """
         try:
             with Session(self.engine, expire_on_commit=False) as session:

@@ -14,7 +14,8 @@ def read_only_problem(sql: str) -> str | None:
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
-    # sqlglot logs a warning for statements it cannot fully parse (CALL, LOAD); the message below says it.
+    # sqlglot logs a warning for statements it cannot fully parse (CALL, LOAD), and the returned message
+    # already reports them.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     text = sql.replace("{{", "").replace("}}", "")
     try:
