@@ -1,4 +1,4 @@
-"""Where an incident's commands and queries run: the repository, a target, its parameters and clock."""
+"""The place an incident's commands and queries run: the repository, a target, its parameters and clock."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the runner checks around each step: the role's policy, open blockers, and the step's leases.
+"""Checks the runner makes around each step: the role's policy, open blockers, and the step's leases.
 
 Before a step, three checks run. A step whose action the role's policy does not allow is rejected. A task
 blocked by an open blocking message of this role stops. The step's leases are taken: what it writes or

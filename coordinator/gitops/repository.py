@@ -1,7 +1,7 @@
 """Opening the incident's repository and reading where its HEAD is.
 
 Odd repositories (a missing folder, a folder outside git, no commits, a detached HEAD, a shallow clone) are
-reported as one-line `GitError`s where they matter, never as tracebacks. Reading provenance never raises: a
+reported as one-line `GitError`s where they matter. Reading provenance returns a GitError as data: a
 step still runs in a folder without git, and its row records why no commit was read.
 """
 
@@ -26,7 +26,7 @@ class GitError(CoordinatorError):
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where the repository's HEAD was when something ran: its commit, and whether tracked files differed from it.
+    """The repository's HEAD when something ran: its commit, and whether tracked files differed from it.
 
     Untracked files do not make a tree dirty. `problem` is the reason `sha` is None.
     """
@@ -94,7 +94,11 @@ def is_dirty(repo: "git.Repo") -> bool:
 
 
 def read_provenance(path: Path) -> Provenance:
-    """Return HEAD's commit and whether the tree is dirty; never raises."""
+    """Return HEAD's commit and whether the tree is dirty.
+
+    A GitError (no repository, no commits) is returned as `problem` instead of raised, so a step still runs
+    in a folder without git.
+    """
     try:
         with open_repository(path) as repo:
             sha = head_commit(repo).hexsha

@@ -16,6 +16,7 @@ from coordinator.board.store import Board, loads
 from coordinator.board.tables import CriterionResult, StepRun, utc_now
 from coordinator.coordination.handoff_view import coordination_timeline
 from coordinator.errors import CoordinatorError
+from coordinator.render.files import shared_file_mode
 from coordinator.spec.models import Incident
 from coordinator.spec.params import fill_text, resolve
 from coordinator.timefmt import local
@@ -88,7 +89,12 @@ def build_handoff(incident: Incident, role_name: str, board: Board, *, target: s
         verifiers = [task.id for task in incident.tasks if criterion.id in task.verified_by]
         if criterion.manual:
             tick = ticks.get(criterion.id)
-            status = "waiting" if tick is None else ("pass" if tick.passed else "fail")
+            if tick is None:
+                status = "waiting"
+            elif tick.passed:
+                status = "pass"
+            else:
+                status = "fail"
             detail = (
                 "waiting for a person's tick"
                 if tick is None
@@ -249,8 +255,7 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        # mkstemp creates the file readable by its owner only; a handoff is a shared document.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, shared_file_mode())
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
@@ -259,8 +264,3 @@ def write_atomically(path: Path, text: str) -> None:
         Path(temporary).unlink(missing_ok=True)
         raise
 
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

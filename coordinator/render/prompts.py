@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from coordinator.coordination.policy import policy_sentences, policy_summary
 from coordinator.errors import CoordinatorError
+from coordinator.render.files import shared_file_mode
 from coordinator.spec.models import (
     AlternativesStep,
     BranchStep,
@@ -161,8 +162,7 @@ def _write_atomically(folder: Path, documents: dict[str, str]) -> list[Path]:
             staged.append((Path(temporary), folder / name))
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 stream.write(text)
-            # mkstemp creates the file readable by its owner only; prompts are handed to other people.
-            os.chmod(temporary, 0o666 & ~_umask())
+            os.chmod(temporary, shared_file_mode())
         for temporary, final in staged:
             os.replace(temporary, final)
     except BaseException as error:
@@ -173,11 +173,6 @@ def _write_atomically(folder: Path, documents: dict[str, str]) -> list[Path]:
         raise
     return [final for _, final in staged]
 
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 class PromptBuilder:

@@ -1,4 +1,4 @@
-"""What a task or step waits for: tasks of any role that must be done, criteria that must pass."""
+"""Dependencies of a task or step: tasks of any role that must be done, and criteria that must pass."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a rerun of a task starts: after its finished steps, asking about steps a dead run left behind."""
+"""The starting point of a task's rerun: after its finished steps, with a decision on steps a dead run left behind."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def top_level_keys(task: Task) -> list[str]:
 
 @dataclass
 class ResumePoint:
-    """How a task's next run proceeds: its attempt number and the latest row of each top-level step."""
+    """State of a task's next run: its attempt number and the latest row of each top-level step."""
 
     attempt: int
     fresh: bool

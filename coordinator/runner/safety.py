@@ -1,4 +1,4 @@
-"""What a step does to the world: whether it deploys or triggers, whether it is risky, whether it may rerun.
+"""Classification of a step's effect: whether it deploys or triggers, whether it is risky, whether it may rerun.
 
 A step's `action` (deploy_code, trigger_jobs, ...) decides first; without one, the command's words decide.
 The word rules are a heuristic for incident files written without actions; `risky: false` overrides them.
@@ -37,7 +37,7 @@ READ_ONLY_KINDS = (QueryStep, CheckStep, WaitStep, SnippetStep)
 def effect_of(step: StepBase, target: str, *, inherited_action: str | None = None) -> str | None:
     """Return `deploy`, `trigger` or `delete` when the step does that on `target`, else None.
 
-    `inherited_action` is the action of the step that holds this one (alternatives, a branch, a retry).
+    `inherited_action` is the action of the step that contains this one (alternatives, a branch, a retry).
     """
     action = step.action or inherited_action
     if action in DEPLOY_ACTIONS:
@@ -61,7 +61,7 @@ def needs_verification(step: StepBase, target: str, *, inherited_action: str | N
 def risk_of(step: StepBase, target: str, *, inherited_action: str | None = None, inherited_risky: bool | None = None) -> str | None:
     """Return why the command step needs a person's confirmation before it runs, or None when it does not.
 
-    The `inherited_` values come from the step that holds this one; the step's own values win.
+    The `inherited_` values come from the step that contains this one; the step's own values win.
     """
     risky = step.risky if step.risky is not None else inherited_risky
     if risky is False or not isinstance(step, RunStep):
@@ -83,7 +83,7 @@ def idempotent(step: StepBase) -> bool:
     """Return whether the step may run again after an interruption without asking.
 
     Queries, checks, waits and snippets only read. A command is idempotent only when marked so; a step
-    holding other steps is idempotent when every step it holds is.
+    containing other steps is idempotent when every step it contains is.
     """
     if step.idempotent is not None:
         return step.idempotent

@@ -1,7 +1,7 @@
 """A DuckDB warehouse that runs BigQuery-dialect SQL by transpiling it with sqlglot.
 
 `project.dataset.table` names lose their project part and resolve to DuckDB `schema.table`, so a
-warehouse file holds one project. Parameters are bound by DuckDB (`$name`), never written into the text.
+warehouse file contains one project. Parameters are bound by DuckDB (`$name`), never written into the text.
 Sessions run in UTC.
 """
 
