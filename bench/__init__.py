@@ -1,0 +1,1 @@
+"""Benchmarks of `coord` against the floor and against Soda Core; run with `python -m bench`."""

@@ -1,0 +1,67 @@
+"""`python -m bench`: run the benchmarks and write bench/RESULTS.md and bench/results.json."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import report
+from bench.harness import BENCH_DIR, BenchContext, BenchError, Section
+
+# Each benchmark is a module of this package with `run(context) -> Section`, run in this order.
+BENCHMARKS = {
+    "check-round": "bench.check_round",
+    "board-commands": "bench.board_commands",
+    "many-agents": "bench.many_agents",
+    "size": "bench.size",
+    "bigquery-bytes": "bench.bigquery_bytes",
+}
+COMMAND = "python3 -m uv run python -m bench"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each case (default 5)")
+    parser.add_argument("--scale", type=int, default=40,
+                        help="sandbox scale for the check round: `coord sandbox init --scale N` (default 40)")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
+                        help="run only this benchmark; repeatable")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder and print where it is")
+    options = parser.parse_args(argv)
+    if options.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    started = datetime.now(timezone.utc)
+    machine = report.machine()
+    scratch = Path(tempfile.mkdtemp(prefix="coord-bench-"))
+    context = BenchContext(runs=options.runs, scratch=scratch, scale=options.scale)
+    sections: list[Section] = []
+    try:
+        for name in options.only or list(BENCHMARKS):
+            print(f"bench: {name} …", file=sys.stderr, flush=True)
+            module = importlib.import_module(BENCHMARKS[name])
+            sections.append(module.run(context))
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if options.keep:
+            print(f"bench: scratch folder kept at {scratch}", file=sys.stderr)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    settings = {"command": COMMAND, "runs": options.runs, "scale": options.scale, "only": options.only}
+    options.out.mkdir(parents=True, exist_ok=True)
+    written = report.write(sections, settings, started, machine, options.out)
+    print(f"bench: wrote {written} and {written.with_name('results.json')}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
