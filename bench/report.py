@@ -74,7 +74,8 @@ def render_markdown(payload: dict, sections: list[Section]) -> str:
         if section.counts:
             lines += ["| figure | value | goal | met |", "|---|---|---|---|"]
             for count in section.counts:
-                lines.append(f"| {count.name} | {_number(count.value)} {count.unit} | {count.goal_text or '—'} | "
+                value = f"{_number(count.value)} {count.unit}".strip()
+                lines.append(f"| {count.name} | {value} | {count.goal_text or '—'} | "
                              f"{_met(count.meets_goal)} |")
             lines.append("")
         if section.table:
