@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coordinator.errors import CoordinatorError
-from coordinator.spec.models import Incident, Param, ParamValue
-from coordinator.spec.params import TypedValue, resolve
+
+if TYPE_CHECKING:
+    # The spec package builds the incident's pydantic models on import. The board verbs need only find_repo,
+    # so the methods that use the spec import it themselves.
+    from coordinator.spec.models import Incident, Param, ParamValue
+    from coordinator.spec.params import TypedValue
 
 
 def find_repo(start: Path) -> Path:
@@ -52,6 +57,8 @@ class TargetContext:
         return folder if folder.is_absolute() else (self.repo / folder).resolve()
 
     def params(self, extra: dict[str, Param | ParamValue] | None = None) -> dict[str, TypedValue]:
+        from coordinator.spec.params import TypedValue, resolve
+
         values = resolve(self.incident, self.target, extra=extra)
         if self.now is None:
             self.refresh_clock()

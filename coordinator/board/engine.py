@@ -125,8 +125,9 @@ MIGRATIONS.append(_git_provenance)
 
 def _coordination_tables(connection: Connection) -> None:
     """Add the leases, check-ins and messages that roles use to coordinate."""
-    from coordinator.board.coordination import COORDINATION_TABLES
+    from coordinator.board.coordination import COORDINATION_TABLES, add_lease_index
 
+    add_lease_index()
     create_tables(connection, *COORDINATION_TABLES)
 
 

@@ -1,4 +1,9 @@
-"""The board's tables. Times are stored in UTC and shown in the incident's time zone."""
+"""The board's tables of runs, results and ticks. Times are stored in UTC and shown in the incident's time zone.
+
+The incident table is in coordinator.board.incident and the coordination tables are in
+coordinator.board.coordination, so the board verbs define only the tables they use. BoardIncident and
+utc_now are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,9 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
+from coordinator.board.incident import BoardIncident, utc_now
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class BoardIncident(SQLModel, table=True):
-    __tablename__ = "incident"
-
-    id: str = Field(primary_key=True)
-    title: str
-    file: str
-    loaded_at: dt.datetime = Field(default_factory=utc_now)
+__all__ = ["BoardIncident", "CriterionResult", "RoleRun", "StepRun", "TaskState", "Tick", "utc_now"]
 
 
 class TaskState(SQLModel, table=True):

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from coordinator.cli.common import BoardOption, JsonOption, RepoOption, open_board, print_json, repository
+from coordinator.cli.common import BoardOption, JsonOption, RepoOption, print_json, repository
 from coordinator.errors import CoordinatorError
 
 DEFAULT_TTL = "30m"
@@ -29,11 +29,15 @@ RequiredRole = Annotated[str, typer.Option("--role", help="Your role, as under r
 TtlOption = Annotated[str, typer.Option("--ttl", help="How long the lease lasts without a heartbeat, e.g. 90s, 30m, 2h.")]
 
 
-def stores(repo: Path | None, board: str | None):
-    from coordinator.board.coordination import CoordinationStore
+def coordination_store(repo: Path | None, board: str | None):
+    """Open the board of `--repo` (or `--board`) for leases, check-ins and messages.
 
-    main = open_board(repository(repo), board)
-    return main, CoordinationStore(main.engine)
+    It opens the engine without coordinator.board.store, whose run and result tables these verbs never use.
+    """
+    from coordinator.board.coordination import CoordinationStore
+    from coordinator.board.engine import board_url, open_engine
+
+    return CoordinationStore(open_engine(board_url(repository(repo), board)))
 
 
 def incident_id_for(store, option: str | None) -> str:
@@ -73,12 +77,15 @@ def duration_seconds(text: str, option: str) -> float:
     return seconds
 
 
+# The identifier pattern of coordinator.spec.models, written out so these verbs need not import the spec
+# package; tests/coordination/test_fast_commands.py checks that the two stay equal.
+ROLE_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+
+
 def _check_role_name(role: str) -> None:
     import re
 
-    from coordinator.spec.models import IDENTIFIER
-
-    if not re.match(IDENTIFIER, role):
+    if not re.match(ROLE_NAME, role):
         raise CoordinatorError(f"invalid role name {role!r}: role names are lowercase letters, digits, _ and -")
 
 
@@ -104,12 +111,12 @@ def claim(
     _check_role_name(role)
     parsed = parse_resource(resource)
     seconds = duration_seconds(ttl, "--ttl")
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     incident_id = incident_id_for(store, incident)
     outcome = store.claim(incident_id, parsed, role, ttl_s=seconds, owner="coord claim", note=note)
 
     if as_json:
-        from coordinator.board.tables import utc_now
+        from coordinator.board.incident import utc_now
 
         now = utc_now()
         print_json(
@@ -149,12 +156,12 @@ def release(
     board: BoardOption = None,
 ) -> None:
     """Release your role's lease on a resource; exit 1 when your role holds none on it."""
-    from coordinator.board.tables import utc_now
+    from coordinator.board.incident import utc_now
     from coordinator.coordination.board_view import lease_json
     from coordinator.coordination.resources import parse_resource
 
     name = str(parse_resource(resource))
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     incident_id = incident_id_for(store, incident)
     lease = store.release(incident_id, name, role)
     if as_json:
@@ -176,13 +183,13 @@ def heartbeat(
     board: BoardOption = None,
 ) -> None:
     """Renew your role's leases; exit 1 when one had already expired (it is lost: claim it again)."""
-    from coordinator.board.tables import utc_now
+    from coordinator.board.incident import utc_now
     from coordinator.coordination.board_view import lease_json
     from coordinator.coordination.resources import parse_resource
 
     names = [str(parse_resource(resource)) for resource in resources or []]
     seconds = duration_seconds(ttl, "--ttl") if ttl else None
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     incident_id = incident_id_for(store, incident)
     renewed, expired = store.heartbeat(incident_id, role, resources=names or None, ttl_s=seconds)
     if as_json:
@@ -217,17 +224,18 @@ def checkin(
 ) -> None:
     """Record a check-in of your role: conditions, actions and needs, or a note."""
     from coordinator.board.coordination import Checkin
-    from coordinator.coordination.board_view import checkin_json
 
     _check_role_name(role)
     if not any(value and value.strip() for value in (conditions, actions, needs, note)):
         raise CoordinatorError("a check-in needs at least one of --conditions, --actions, --needs or --note")
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     incident_id = incident_id_for(store, incident)
     record = store.add_checkin(
         Checkin(incident_id=incident_id, role=role, conditions=conditions, actions=actions, needs=needs, note=note)
     )
     if as_json:
+        from coordinator.coordination.board_view import checkin_json
+
         print_json({"incident": incident_id, "checkin": checkin_json(record)})
         return
     typer.echo(f"check-in {record.id} of {role} recorded for {incident_id}")
@@ -253,7 +261,7 @@ def message(
         _check_role_name(name)
     if not text.strip():
         raise CoordinatorError("the message is empty: say what you need")
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     incident_id = incident_id_for(store, incident)
     _validate_names(store, repository(repo), incident, incident_id, roles=[sender, recipient], criterion=until, tasks=tasks or [], sender=sender)
 
@@ -292,7 +300,7 @@ def resolve(
     """Resolve a message: a blocker stops blocking its sender's tasks."""
     from coordinator.coordination.board_view import message_json
 
-    _, store = stores(repo, board)
+    store = coordination_store(repo, board)
     before = store.message(message_id)
     if before is None:
         raise CoordinatorError(f"no message #{message_id} on this board: `coord board INCIDENT` lists the open ones")

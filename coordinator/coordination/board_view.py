@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coordinator.board.coordination import CoordinationStore, Lease, Message, as_utc
-from coordinator.board.tables import utc_now
+from coordinator.board.incident import utc_now
 from coordinator.coordination.checkins import checkin_schedule
-from coordinator.spec.models import Incident
+
+if TYPE_CHECKING:
+    from coordinator.spec.models import Incident
 
 WIDTH = 100
 TASK_MARKS = {"done": "done", "running": "running", "blocked": "BLOCKED", "failed": "FAILED", "todo": "todo"}

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coordinator.board.coordination import Checkin, as_utc
 from coordinator.durations import parse_duration
-from coordinator.spec.models import Incident
+
+if TYPE_CHECKING:
+    from coordinator.spec.models import Incident
 
 CHECKIN_EARLY = dt.timedelta(minutes=30)
 

@@ -37,9 +37,9 @@ def show_open_messages(argv: list[str]) -> None:
 
 def open_message_lines(url: str, role: str) -> list[str]:
     from coordinator.board.coordination import CoordinationStore
-    from coordinator.board.store import Board
+    from coordinator.board.engine import open_engine
 
-    store = CoordinationStore(Board(url).engine)
+    store = CoordinationStore(open_engine(url))
     incidents = {message.incident_id for message in store.messages(role=role, open_only=True) if message.until_criterion}
     for incident_id in incidents:
         store.clear_passed_blockers(incident_id)
