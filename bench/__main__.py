@@ -27,8 +27,9 @@ COMMAND = "python3 -m uv run python -m bench"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="runs of each case (default 5)")
-    parser.add_argument("--scale", type=int, default=40,
-                        help="sandbox scale for the check round: `coord sandbox init --scale N` (default 40)")
+    # 16 is the smallest scale with at least 1M props rows and 100k analytics rows in the sandbox.
+    parser.add_argument("--scale", type=int, default=16,
+                        help="sandbox scale for the check round: `coord sandbox init --scale N` (default 16)")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS),
                         help="run only this benchmark; repeatable")
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and results.json")

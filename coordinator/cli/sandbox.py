@@ -58,16 +58,23 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 def init(
     directory: Annotated[Path, typer.Option("--dir", help="Folder to create the workspace in.")],
     force: Annotated[bool, typer.Option("--force", help="Replace a workspace in a non-empty folder.")] = False,
+    scale: Annotated[int, typer.Option(
+        "--scale",
+        help="Seasons in the warehouse: 1 is the incident's season alone; each more adds an earlier season of "
+             "box scores, analytics and props (about 6,500 analytics and 96,000 props rows) that no figure on "
+             "the incident's dates reads. Used to benchmark checks on bigger tables.",
+    )] = 1,
 ) -> None:
     """Create a workspace seeded with the pipeline's state on the morning of 2026-01-27."""
     from coordinator.sandbox import SandboxError, init_workspace
 
     try:
-        summary = init_workspace(directory, force=force)
+        summary = init_workspace(directory, force=force, scale=scale)
     except SandboxError as error:
         raise fail(error)
+    seasons = "" if scale == 1 else f", {scale} seasons"
     typer.echo(f"created sandbox workspace {summary.workspace} (clock {summary.clock:%Y-%m-%dT%H:%M:%S}Z, "
-               f"{len(summary.commits)} commits, {summary.seconds:.1f} s)")
+               f"{len(summary.commits)} commits{seasons}, {summary.seconds:.1f} s)")
 
 
 @sandbox_app.command()

@@ -71,6 +71,7 @@ def run_demo(
     *,
     incident_file: Path | None = None,
     on_event: Callable[[str, str], None] | None = None,
+    scale: int = 1,
 ) -> DemoResult:
     from coordinator.render.handoff import handoff_path, render_handoff, write_atomically
     from coordinator.render.prompts import write_prompts
@@ -83,7 +84,7 @@ def run_demo(
     workspace = prepare_workspace(directory)
 
     try:
-        init_workspace(workspace, force=True)
+        init_workspace(workspace, force=True, scale=scale)
     except SandboxError as error:
         raise CoordinatorError(str(error)) from None
     local_copy = workspace / DEMO_INCIDENT

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from coordinator.sandbox import clock, league as league_module, pipeline, repo, schema, services
+from coordinator.sandbox import clock, history, league as league_module, pipeline, repo, schema, services
 from coordinator.sandbox.errors import SandboxError
 from coordinator.sandbox.workspace import WAREHOUSE_PATH, bulk_insert
 
@@ -54,10 +54,15 @@ class InitSummary:
     seconds: float
 
 
-def init_workspace(directory: Path, *, force: bool = False) -> InitSummary:
-    """Create a seeded workspace in ``directory``: a git repository of pipeline files and a DuckDB warehouse."""
+def init_workspace(directory: Path, *, force: bool = False, scale: int = 1) -> InitSummary:
+    """Create a seeded workspace in ``directory``: a git repository of pipeline files and a DuckDB warehouse.
+
+    ``scale`` counts seasons: 1 is the incident's season alone, and each more adds an earlier season of
+    history that no figure on the incident's dates reads (see ``coordinator.sandbox.history``).
+    """
     started = time.monotonic()
     directory = directory.resolve()
+    history.check_scale(scale, directory)
     prepare_directory(directory, force=force)
 
     commits = repo.create_repository(directory)
@@ -66,6 +71,7 @@ def init_workspace(directory: Path, *, force: bool = False) -> InitSummary:
     try:
         schema.create_all(con)
         seed_warehouse(con, commits)
+        history.add_history(con, scale)
     finally:
         con.close()
     return InitSummary(directory, commits, SEED_CLOCK, time.monotonic() - started)
