@@ -83,6 +83,14 @@ def make_warehouse(folder: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sql_cache_in_temporary_folder(tmp_path_factory):
+    """Keep the SQL cache of every test, and of the commands tests start, out of the user's cache folder."""
+    import os
+
+    os.environ["COORD_SQL_CACHE"] = str(tmp_path_factory.mktemp("sql-cache") / "sql-cache.json")
+
+
 @pytest.fixture
 def small(tmp_path: Path):
     """A folder holding the small incident, its warehouse and its loader script."""

@@ -38,14 +38,19 @@ def check(
     Manual criteria waiting for a tick are listed as waiting and do not change the exit code; a rejected
     tick counts as a failing criterion.
     """
-    from coordinator.criteria.round import check_round, round_exit_code
+    from coordinator.criteria.round import round_exit_code, start_round
     from coordinator.timefmt import local
 
     incident = load(incident_file)
     repo_path = repository(repo)
-    store = open_board(repo_path, board, incident, incident_file)
     context = context_for(incident, target, repo_path)
-    evaluations = check_round(incident, context, store, role=role)
+    pending = start_round(incident, context, role=role)
+    try:
+        store = open_board(repo_path, board, incident, incident_file)
+    except BaseException:
+        pending.abandon()
+        raise
+    evaluations = pending.finish(store)
     code = round_exit_code(evaluations)
     texts = {criterion.id: criterion.text for criterion in incident.criteria}
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from coordinator.board.tables import CriterionResult, Tick, utc_now
 from coordinator.criteria.compare import compare, describe
 from coordinator.errors import CoordinatorError
 from coordinator.runner.redact import redact
@@ -15,6 +15,11 @@ from coordinator.spec.models import Criterion, Expect, Param, ParamValue, comman
 from coordinator.spec.params import TypedValue, fill_command, fill_sql
 from coordinator.target import TargetContext
 from coordinator.values import plain_value
+
+# The board's tables (SQLModel) are imported only where a result is stored, so `coord check` can measure
+# its queries while it is still opening the board.
+if TYPE_CHECKING:
+    from coordinator.board.tables import CriterionResult, Tick
 
 ROWS_KEPT = 50
 
@@ -48,6 +53,7 @@ class Evaluation:
 
     def to_row(self, incident_id: str, target: str, step_run_id: int | None = None) -> CriterionResult:
         from coordinator.board.store import dumps
+        from coordinator.board.tables import CriterionResult
 
         return CriterionResult(
             incident_id=incident_id,
@@ -74,9 +80,19 @@ class Evaluation:
         )
 
 
-def evaluate(criterion: Criterion, context: TargetContext, *, ticks: dict[str, Tick] | None = None) -> Evaluation:
-    """Measure one criterion on the context's target. Problems become status `error`, never exceptions."""
-    started, clock = utc_now(), time.monotonic()
+def evaluate(
+    criterion: Criterion,
+    context: TargetContext,
+    *,
+    ticks: dict[str, Tick] | None = None,
+    record_provenance: bool = True,
+) -> Evaluation:
+    """Measure one criterion on the context's target. Problems become status `error`, never exceptions.
+
+    A measured criterion records HEAD's commit and whether the tree is dirty, unless `record_provenance` is
+    False: the caller then records one reading for a batch that cannot change the repository.
+    """
+    started, clock = dt.datetime.now(dt.timezone.utc), time.monotonic()
     if criterion.manual:
         evaluation = _manual(criterion, (ticks or {}).get(criterion.id))
     else:
@@ -93,12 +109,15 @@ def evaluate(criterion: Criterion, context: TargetContext, *, ticks: dict[str, T
             evaluation = Evaluation(criterion.id, criterion.role, criterion.kind, "error", detail=str(error))
     evaluation.started_at = started
     evaluation.duration_ms = int((time.monotonic() - clock) * 1000)
-    if not criterion.manual:
+    if record_provenance and not criterion.manual:
         from coordinator.gitops.repository import read_provenance
 
-        provenance = read_provenance(context.repo)
-        evaluation.git_sha, evaluation.git_dirty = provenance.sha, provenance.dirty
+        record_provenance_of(evaluation, read_provenance(context.repo))
     return evaluation
+
+
+def record_provenance_of(evaluation: Evaluation, provenance) -> None:
+    evaluation.git_sha, evaluation.git_dirty = provenance.sha, provenance.dirty
 
 
 @dataclass

@@ -99,6 +99,9 @@ def read_provenance(path: Path) -> Provenance:
     A GitError (no repository, no commits) is returned as `problem` instead of raised, so a step still runs
     in a folder without git.
     """
+    quick = _status_provenance(path)
+    if quick is not None:
+        return quick
     try:
         with open_repository(path) as repo:
             sha = head_commit(repo).hexsha
@@ -106,6 +109,41 @@ def read_provenance(path: Path) -> Provenance:
             return Provenance(sha=sha, dirty=is_dirty(repo), branch=branch)
     except GitError as error:
         return Provenance(problem=str(error).split(": ", 1)[-1])
+
+
+def _status_provenance(path: Path) -> Provenance | None:
+    """Read the provenance of a work tree root with one `git status`, or return None to take GitPython's way.
+
+    Check rounds read provenance every time, and this costs one short process where GitPython costs its
+    import and three git processes. Anything unusual (no .git at `path`, no commits, git missing or failing)
+    returns None, so GitPython reports it with its usual message.
+    """
+    import subprocess
+
+    if not (path / ".git").exists():
+        return None
+    try:
+        completed = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+            cwd=path, capture_output=True, text=True, check=False,
+        )
+    except OSError:
+        return None
+    if completed.returncode != 0:
+        return None
+
+    sha, branch, dirty = None, None, False
+    for line in completed.stdout.splitlines():
+        if line.startswith("# branch.oid "):
+            sha = line.split(" ", 2)[2]
+        elif line.startswith("# branch.head "):
+            head = line.split(" ", 2)[2]
+            branch = None if head == "(detached)" else head
+        elif not line.startswith("#"):
+            dirty = True
+    if sha is None or sha == "(initial)":
+        return None
+    return Provenance(sha=sha, dirty=dirty, branch=branch)
 
 
 def shallow_boundaries(repo: "git.Repo") -> list["git.Commit"]:

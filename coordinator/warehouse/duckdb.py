@@ -8,6 +8,7 @@ Sessions run in UTC.
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,32 @@ SESSION_CONFIG = {
 
 @functools.lru_cache(maxsize=512)
 def transpile(sql: str) -> tuple[str, tuple[str, ...]]:
+    """Return `sql` (BigQuery dialect) as DuckDB SQL, and the names of its `@name` parameters.
+
+    The result is kept in the SQL cache, so a query transpiled once is not parsed again by a later process.
+    """
+    from coordinator.warehouse import sql_cache
+
+    cache = sql_cache.shared()
+    cached = cache.get("duckdb", sql)
+    if _is_transpiled(cached):
+        return cached[0], tuple(cached[1])
+    duckdb_sql, names = _transpile_with_sqlglot(sql)
+    cache.put("duckdb", sql, [duckdb_sql, list(names)])
+    return duckdb_sql, names
+
+
+def _is_transpiled(cached: object) -> bool:
+    return (
+        isinstance(cached, list)
+        and len(cached) == 2
+        and isinstance(cached[0], str)
+        and isinstance(cached[1], list)
+        and all(isinstance(name, str) for name in cached[1])
+    )
+
+
+def _transpile_with_sqlglot(sql: str) -> tuple[str, tuple[str, ...]]:
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
@@ -46,13 +73,16 @@ def transpile(sql: str) -> tuple[str, tuple[str, ...]]:
 
 
 class DuckDBWarehouse:
-    # One embedded connection serves every query, so queries run one at a time.
-    max_concurrent_queries = 1
+    # Each thread queries through its own cursor of one read-only connection, and DuckDB runs the cursors'
+    # queries in parallel. Beyond a few at once they only queue for the same cores.
+    max_concurrent_queries = 4
 
     def __init__(self, path: Path, *, url: str) -> None:
         self.path = path
         self.url = url
         self._connection = None
+        self._cursors: dict[int, object] = {}
+        self._lock = threading.Lock()
 
     def _connect(self):
         import duckdb
@@ -74,9 +104,22 @@ class DuckDBWarehouse:
             except duckdb.Error as error:
                 first_line = str(error).splitlines()[0]
                 raise WarehouseError(f"{self.path}: not a DuckDB warehouse: {first_line}") from None
-        connection.execute("SET TimeZone = 'UTC'")
+        # GLOBAL, so that the cursors, which are sessions of their own, run in UTC too.
+        connection.execute("SET GLOBAL TimeZone = 'UTC'")
         connection.execute("SET lock_configuration = true")
         return connection
+
+    def _cursor(self):
+        """Return this thread's cursor, opening the connection on first use."""
+        thread = threading.get_ident()
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connect()
+            cursor = self._cursors.get(thread)
+            if cursor is None:
+                cursor = self._connection.cursor()
+                self._cursors[thread] = cursor
+            return cursor
 
     def query(
         self, sql: str, params: dict[str, TypedValue], *, label: str, job_labels: dict[str, str] | None = None
@@ -84,10 +127,9 @@ class DuckDBWarehouse:
         import duckdb
 
         duckdb_sql, bound = self._prepare(sql, params, label=label)
-        if self._connection is None:
-            self._connection = self._connect()
+        cursor = self._cursor()
         try:
-            cursor = self._connection.execute(duckdb_sql, bound)
+            cursor.execute(duckdb_sql, bound)
             rows = cursor.fetchall()
         except duckdb.Error as error:
             message = str(error).splitlines()[0]
@@ -103,10 +145,9 @@ class DuckDBWarehouse:
         import duckdb
 
         duckdb_sql, bound = self._prepare(sql, params, label=label)
-        if self._connection is None:
-            self._connection = self._connect()
+        cursor = self._cursor()
         try:
-            self._connection.execute(f"EXPLAIN {duckdb_sql}", bound).fetchall()
+            cursor.execute(f"EXPLAIN {duckdb_sql}", bound).fetchall()
         except duckdb.Error as error:
             raise WarehouseError(f"{label}: {_message(error)}") from None
         return DryRun(bytes_processed=None)
@@ -122,9 +163,13 @@ class DuckDBWarehouse:
         return duckdb_sql, {name: params[name].value for name in names}
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        with self._lock:
+            for cursor in self._cursors.values():
+                cursor.close()
+            self._cursors.clear()
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 def _message(error: Exception) -> str:

@@ -112,3 +112,46 @@ def test_session_cannot_read_local_files(tmp_path):
     with pytest.raises(duckdb.Error):
         connection.execute("SET enable_external_access = true")
     connection.close()
+
+
+def test_threads_query_concurrently(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    warehouse = DuckDBWarehouse(make_warehouse(tmp_path), url="duckdb:///warehouse.duckdb")
+
+    def count_since(day: int) -> list:
+        params = {"d": TypedValue(dt.date(2026, 1, day), "DATE")}
+        return warehouse.query("SELECT COUNT(*) AS n FROM raw.events WHERE game_date >= @d", params, label="test").rows
+
+    with ThreadPoolExecutor(max_workers=warehouse.max_concurrent_queries) as pool:
+        counts = list(pool.map(count_since, [26, 27] * 4))
+    warehouse.close()
+
+    assert counts == [[(1,)], [(0,)]] * 4
+
+
+def test_every_thread_queries_in_utc(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    make_warehouse(tmp_path)
+    script = (
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from coordinator.warehouse.duckdb import DuckDBWarehouse\n"
+        "warehouse = DuckDBWarehouse(Path(sys.argv[1]), url='duckdb:///warehouse.duckdb')\n"
+        "zones = []\n"
+        "ask = lambda: zones.append(warehouse.query(\"SELECT current_setting('TimeZone') AS tz\", {}, label='t').rows[0][0])\n"
+        "ask()\n"
+        "thread = threading.Thread(target=ask)\n"
+        "thread.start(); thread.join()\n"
+        "print(','.join(zones))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "warehouse.duckdb")], capture_output=True, text=True,
+        env={**os.environ, "TZ": "America/New_York"}, timeout=60,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "UTC,UTC"
