@@ -61,6 +61,7 @@ class Comparison:
     baseline: Optional[Samples] = None
     goal: Optional[float] = None  # the ratio ours/baseline must stay at or under, when there is one
     goal_text: str = ""
+    limit: Optional[float] = None  # the median ours must stay at or under, in its unit, when there is one
 
     @property
     def ratio(self) -> Optional[float]:
@@ -70,6 +71,8 @@ class Comparison:
 
     @property
     def meets_goal(self) -> Optional[bool]:
+        if self.limit is not None:
+            return self.ours.median <= self.limit
         if self.goal is None or self.ratio is None:
             return None
         return self.ratio <= self.goal
@@ -81,6 +84,7 @@ class Comparison:
             "baseline": self.baseline.to_json() if self.baseline else None,
             "ratio": self.ratio,
             "goal": self.goal,
+            "limit": self.limit,
             "goal_text": self.goal_text,
             "meets_goal": self.meets_goal,
         }

@@ -61,6 +61,23 @@ def _count(minimum: int, what: str):
 Seconds = Annotated[float, BeforeValidator(_seconds(False))]
 PositiveSeconds = Annotated[float, BeforeValidator(_seconds(True))]
 Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
+
+
+def _table_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_-]+", value):
+        raise ValueError(f"{value!r} is not a table name: write dataset.table without the project, like nba_raw.props")
+    return value
+
+
+def _column_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError(f"{value!r} is not a column name: use letters, digits and _, not starting with a digit")
+    return value
+
+
+# A table as the incident's SQL names it after its project (`nba_raw.props`), and a column.
+TableName = Annotated[str, AfterValidator(_table_name)]
+ColumnName = Annotated[str, AfterValidator(_column_name)]
 Operator = Literal[">", ">=", "<", "<=", "==", "!=", "between"]
 ResourceMode = Literal["read", "write", "deploy"]
 # Kinds of action a step takes; a role's policy lists the ones it may take. `read` is always allowed.
@@ -678,6 +695,14 @@ class Incident(Strict):
     secrets: list[EnvName] = Field(
         default=[], description="Environment variables whose values are secret on every target: redacted from output."
     )
+    partitions: dict[TableName, ColumnName] = Field(
+        default={},
+        description=(
+            "The column each partitioned table (`dataset.table`) is partitioned on. `coord preflight` warns about "
+            "a SQL criterion that reads such a table without a WHERE predicate on that column, because every "
+            "check round would then scan all of the table's partitions."
+        ),
+    )
     targets: dict[str, Target]
     findings: list[Finding] = []
     roles: list[Role]
@@ -703,7 +728,8 @@ class Incident(Strict):
     def criteria_of(self, role: str) -> list[Criterion]:
         """Return the role's criteria: its checklist order first, then any others it owns."""
         listed = [self.criterion(criterion_id) for criterion_id in self.role(role).criteria]
-        owned = [criterion for criterion in self.criteria if criterion.role == role and criterion not in listed]
+        listed_ids = {criterion.id for criterion in listed}
+        owned = [criterion for criterion in self.criteria if criterion.role == role and criterion.id not in listed_ids]
         return listed + owned
 
 

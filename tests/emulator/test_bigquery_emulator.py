@@ -16,18 +16,13 @@ from coordinator.preflight import run_preflight
 from coordinator.spec import parse_incident
 from coordinator.target import TargetContext
 
+from .server import with_emulator_target
+
 pytestmark = pytest.mark.emulator
 
 SHIPPED = Path(__file__).parents[2] / "playbooks" / "nba" / "2026-01-27-pipeline-recovery.yaml"
 PROPS_TABLE = "nba_raw.bettingpros_player_points_props"
 ORIGINAL_PROPS_TABLE = "nba_raw.bp_player_props"
-
-
-def with_emulator_target(text: str, url: str) -> str:
-    """Return the incident text with an `emulator` target that reads the sandbox clock from the emulator."""
-    target = f'  emulator:\n    warehouse: "{url}"\n    clock: {{sql: "SELECT now FROM sandbox.clock"}}\n'
-    assert text.count("\ntargets:\n") == 1
-    return text.replace("\ntargets:\n", "\ntargets:\n" + target, 1)
 
 
 def same_value(left, right) -> bool:
