@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from coordinator.cli.common import IncidentArgument, RepoOption, TargetOption, load, repository
+from coordinator.cli.common import IncidentArgument, RepoOption, TargetOption, repository
 
 
 def schema() -> None:
@@ -35,13 +35,20 @@ def prompts(
     Preflight errors stop the command (exit 2) unless --force is given; then each affected prompt lists
     them at its top. A file that does not load is never rendered, --force or not.
     """
+    from coordinator.coordination.conflicts import find_conflicts
+    from coordinator.errors import IncidentFileError
     from coordinator.preflight import run_preflight
     from coordinator.render.prompts import write_prompts
+    from coordinator.spec import read_incident
     from coordinator.target import choose_target
 
-    incident = load(incident_file)
+    # Read once: preflight checks the same reading, so a large file is not parsed twice.
+    loaded = read_incident(incident_file)
+    if loaded.problems:
+        raise IncidentFileError(loaded.problems)
+    incident = loaded.incident
     workspace = repository(repo)
-    report = run_preflight(incident_file, target=target, repo=workspace)
+    report = run_preflight(incident_file, target=target, repo=workspace, loaded=loaded)
     for problem in report.warnings:
         typer.echo(f"warning: {problem}", err=True)
     for problem in report.errors:
@@ -55,24 +62,27 @@ def prompts(
         raise typer.Exit(2)
 
     role_problems = report.role_errors([role.name for role in incident.roles])
+    chosen = choose_target(incident, target)
+    conflicts = find_conflicts(incident, chosen)
     written = write_prompts(
         incident,
-        choose_target(incident, target),
+        chosen,
         out,
         role_problems=role_problems,
         incident_path=incident_file,
         workspace=workspace,
+        conflicts=conflicts,
     )
     for path in written:
         typer.echo(str(path))
-    _warn_write_write(incident, choose_target(incident, target))
+    _warn_write_write(conflicts)
 
 
-def _warn_write_write(incident, target: str) -> None:
+def _warn_write_write(conflicts) -> None:
     """Warn on stderr about every write-write overlap between roles, before the prompts are handed out."""
-    from coordinator.coordination.conflicts import find_conflicts, write_write_overlaps
+    from coordinator.coordination.conflicts import write_write_overlaps
 
-    for conflict in write_write_overlaps(find_conflicts(incident, target)):
+    for conflict in write_write_overlaps(conflicts):
         typer.echo(f"warning: write-write overlap: {conflict.sentence().replace('**', '')}", err=True)
 
 

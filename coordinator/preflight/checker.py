@@ -24,6 +24,7 @@ class Checker:
 
     def __post_init__(self) -> None:
         self.locator = Locator(self.loaded)
+        self._users = self._criterion_users()
 
     def add(
         self,
@@ -49,8 +50,17 @@ class Checker:
     def criterion_roles(self, criterion: Criterion) -> set[str]:
         """Return the roles whose prompts show `criterion`: its owner, checklists, and tasks that use it."""
         roles = {criterion.role} if criterion.role else set()
-        roles |= {role.name for role in self.incident.roles if criterion.id in role.criteria}
-        for task in self.incident.tasks:
-            if criterion.id in task.verified_by or criterion.id in task.preconditions:
-                roles.add(task.role)
+        roles |= self._users.get(criterion.id, set())
         return {role for role in roles if role}
+
+    def _criterion_users(self) -> dict[str, set[str]]:
+        """Map each criterion id to the roles that list it or whose tasks it verifies or gates. One pass finds
+        them all, because every check needs the roles of every criterion."""
+        users: dict[str, set[str]] = {}
+        for role in self.incident.roles:
+            for criterion_id in role.criteria:
+                users.setdefault(criterion_id, set()).add(role.name)
+        for task in self.incident.tasks:
+            for criterion_id in (*task.verified_by, *task.preconditions):
+                users.setdefault(criterion_id, set()).add(task.role)
+        return users

@@ -146,14 +146,49 @@ def command_texts(checker: Checker) -> Iterator[CommandText]:
                 )
 
 
+class TrackedFiles:
+    """The files committed at HEAD and every folder above them, as repository-relative POSIX paths."""
+
+    def __init__(self, files: set[str]) -> None:
+        self.files = files
+        # The repository root is not a tracked folder: a path that names it is reported.
+        self.folders = {f"{parent}/" for path in files for parent in PurePosixPath(path).parents if str(parent) != "."}
+
+    def contains(self, relative: str) -> bool:
+        """Return whether `relative` is a committed file or a folder holding one."""
+        return relative in self.files or relative.rstrip("/") + "/" in self.folders
+
+
+class ProgramFinder:
+    """shutil.which for the commands of one incident, remembering each result: a large incident calls the
+    same few programs hundreds of times, with the same environment."""
+
+    def __init__(self) -> None:
+        self._paths: dict[tuple[tuple[str, str], ...], str] = {}
+        self._found: dict[tuple[str, str], bool] = {}
+
+    def on_path(self, program: str, env: dict[str, str]) -> bool:
+        from coordinator.runner.shell import command_environment
+
+        key = tuple(sorted(env.items()))
+        if key not in self._paths:
+            # The same PATH the runner gives a step: this installation's folder first, then the target's env.
+            self._paths[key] = command_environment(env).get("PATH", "")
+        search_path = self._paths[key]
+        if (program, search_path) not in self._found:
+            self._found[(program, search_path)] = shutil.which(program, path=search_path) is not None
+        return self._found[(program, search_path)]
+
+
 def check_files(checker: Checker) -> None:
     tracked = _tracked_paths(checker)
     _check_named_paths(checker, tracked)
+    finder = ProgramFinder()
     for text in command_texts(checker):
-        _check_command(checker, text, tracked)
+        _check_command(checker, text, tracked, finder)
 
 
-def _check_named_paths(checker: Checker, tracked: set[str] | None) -> None:
+def _check_named_paths(checker: Checker, tracked: TrackedFiles | None) -> None:
     base = _workdir(checker)
     for role_index, role in enumerate(checker.incident.roles):
         for file_index, file in enumerate(role.files_to_read):
@@ -169,17 +204,13 @@ def _check_named_paths(checker: Checker, tracked: set[str] | None) -> None:
                 checker.add(("tasks", task_index, "files_to_modify", file_index), f"file to modify {problem}", severity=WARNING, roles={task.role})
 
 
-def _check_command(checker: Checker, text: CommandText, tracked: set[str] | None) -> None:
+def _check_command(checker: Checker, text: CommandText, tracked: TrackedFiles | None, finder: ProgramFinder) -> None:
     severity = WARNING if text.fallback else ERROR
     fallback = " (another alternative follows, so this one only warns)" if text.fallback else ""
-    from coordinator.runner.shell import command_environment
-
-    # The same PATH the runner gives a step: this installation's folder first, then the target's env.
-    search_path = command_environment(text.env).get("PATH", "")
     for words in simple_commands(text.command):
         program = executable(words)
         if program is not None and "/" not in program and not TEMPLATE.search(program) and "$" not in program:
-            if shutil.which(program, path=search_path) is None:
+            if not finder.on_path(program, text.env):
                 checker.add(
                     text.path,
                     f"{text.label} calls {program!r}, which is not on PATH: install it or fix the command{fallback}",
@@ -195,7 +226,7 @@ def _check_command(checker: Checker, text: CommandText, tracked: set[str] | None
                 checker.add(text.path, f"{text.label} names {problem}{fallback}", severity=severity, roles=text.roles)
 
 
-def _missing(checker: Checker, cwd: Path, name: str, tracked: set[str] | None) -> str | None:
+def _missing(checker: Checker, cwd: Path, name: str, tracked: TrackedFiles | None) -> str | None:
     """Return why `name` (a path relative to `cwd`) is not usable, or None when it is committed at HEAD."""
     if not name or any(mark in name for mark in ("$", "*", "?", "{{", "~")):
         return None
@@ -207,15 +238,14 @@ def _missing(checker: Checker, cwd: Path, name: str, tracked: set[str] | None) -
         return None if resolved.exists() else f"{name!r}, which does not exist"
     if tracked is None:
         return None if resolved.exists() else f"{name!r}, which does not exist in {checker.repo}"
-    folder = relative.rstrip("/") + "/"
-    if relative in tracked or any(path.startswith(folder) for path in tracked):
+    if tracked.contains(relative):
         return None
     if resolved.exists():
         return f"{name!r}, which exists in the work tree but is not committed at HEAD: commit it, or fix the path"
     return f"{name!r}, which is not in the repository at HEAD: commit it, or fix the path"
 
 
-def _missing_module(checker: Checker, cwd: Path, module: str, tracked: set[str] | None) -> str | None:
+def _missing_module(checker: Checker, cwd: Path, module: str, tracked: TrackedFiles | None) -> str | None:
     """Return why `python -m module` cannot run from the repository; modules not from it are not checked."""
     if not module or not (cwd / module.split(".")[0]).exists():
         return None
@@ -226,14 +256,14 @@ def _missing_module(checker: Checker, cwd: Path, module: str, tracked: set[str] 
     return f"module {module!r}, which has no {as_path}.py at HEAD: commit it, or fix the module name"
 
 
-def _tracked_paths(checker: Checker) -> set[str] | None:
+def _tracked_paths(checker: Checker) -> TrackedFiles | None:
     """Return the files committed at HEAD; None (with a warning) when the repository has no HEAD."""
     from coordinator.gitops.repository import GitError, head_commit, open_repository
 
     try:
         with open_repository(checker.repo) as repo:
             commit = head_commit(repo)
-            return {item.path for item in commit.tree.traverse() if item.type == "blob"}
+            return TrackedFiles({item.path for item in commit.tree.traverse() if item.type == "blob"})
     except GitError as error:
         checker.add((), f"files are checked in the work tree instead of at HEAD: {error}", severity=WARNING)
         return None

@@ -68,13 +68,19 @@ def make_environment(*, workspace: str | Path | None = None) -> jinja2.Environme
     )
 
 
-def render_template(name: str, view: dict, *, workspace: str | Path | None = None) -> str:
-    """Render template `name` with `view` and tidy the markdown it produces."""
+def render_template(
+    name: str, view: dict, *, workspace: str | Path | None = None, environment: jinja2.Environment | None = None
+) -> str:
+    """Render template `name` with `view` and tidy the markdown it produces.
+
+    Documents rendered together share one `environment` (from `make_environment(workspace=...)`), which
+    compiles each template once instead of once per document.
+    """
     import jinja2
 
     from coordinator.errors import CoordinatorError
 
-    environment = make_environment(workspace=workspace)
+    environment = environment or make_environment(workspace=workspace)
     try:
         template = environment.get_template(name)
         text = template.render(**view)

@@ -13,7 +13,7 @@ import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from coordinator.coordination.policy import policy_sentences, policy_summary
 from coordinator.errors import CoordinatorError
@@ -44,6 +44,9 @@ from coordinator.spec.params import (
     inline_sql_parameters,
     resolve,
 )
+
+if TYPE_CHECKING:
+    from coordinator.coordination.conflicts import Conflict
 
 ROLE_TEMPLATE = "role.md.j2"
 COORDINATION_TEMPLATE = "coordination.md.j2"
@@ -123,28 +126,34 @@ def write_prompts(
     role_problems: Mapping[str, Sequence[str]] | None = None,
     incident_path: str | Path | None = None,
     workspace: str | Path | None = None,
+    conflicts: Sequence[Conflict] | None = None,
 ) -> list[Path]:
     """Write `<role>.md` for every role and `coordination.md` into `out_dir`, and return the paths written.
 
     `problems` go at the top of every document; `role_problems` only at the top of the named role's prompt
-    (and of the coordination notes, which list them all).
+    (and of the coordination notes, which list them all). `conflicts` are the incident's conflicts on
+    `target` when the caller has already found them.
     Every document is rendered before anything is written, and each file is written to a temporary file
     in `out_dir` and then moved over the old one, so an error never leaves a half-written prompt.
     """
+    from coordinator.render.environment import make_environment, render_template
+
     names = [role.name for role in incident.roles]
     if COORDINATION_NAME in names:
         raise CoordinatorError(
             f"role name {COORDINATION_NAME!r} collides with the coordination note {COORDINATION_FILE}: rename the role"
         )
 
-    options = {"incident_path": incident_path, "workspace": workspace}
+    builder = PromptBuilder(incident, target, incident_path=incident_path, conflicts=conflicts)
+    environment = make_environment(workspace=workspace)
     by_role = role_problems or {}
-    documents = {
-        f"{name}.md": render_role_prompt(incident, name, target, problems=[*problems, *by_role.get(name, ())], **options)
-        for name in names
-    }
+    documents = {}
+    for name in names:
+        view = builder.role_view(name, problems=[*problems, *by_role.get(name, ())])
+        documents[f"{name}.md"] = render_template(ROLE_TEMPLATE, view, workspace=workspace, environment=environment)
     every_problem = [*problems, *dict.fromkeys(problem for name in names for problem in by_role.get(name, ()))]
-    documents[COORDINATION_FILE] = render_coordination(incident, target, problems=every_problem, **options)
+    view = builder.coordination_view(problems=every_problem)
+    documents[COORDINATION_FILE] = render_template(COORDINATION_TEMPLATE, view, workspace=workspace, environment=environment)
 
     folder = Path(out_dir)
     try:
@@ -178,12 +187,28 @@ def _write_atomically(folder: Path, documents: dict[str, str]) -> list[Path]:
 class PromptBuilder:
     """Builder of the template views of one incident on one target."""
 
-    def __init__(self, incident: Incident, target: str, *, incident_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        incident: Incident,
+        target: str,
+        *,
+        incident_path: str | Path | None = None,
+        conflicts: Sequence[Conflict] | None = None,
+    ) -> None:
         self.incident = incident
         self.target = target
         self.values = resolve(incident, target)
         self.warehouse = incident.targets[target].warehouse
         self.incident_ref = str(incident_path) if incident_path is not None else INCIDENT_PLACEHOLDER
+        self._conflicts = list(conflicts) if conflicts is not None else None
+
+    def conflicts(self) -> list[Conflict]:
+        """Return the incident's conflicts on the target, found once per builder: every prompt shows them."""
+        from coordinator.coordination.conflicts import find_conflicts
+
+        if self._conflicts is None:
+            self._conflicts = find_conflicts(self.incident, self.target)
+        return self._conflicts
 
     # Views
 
@@ -217,8 +242,6 @@ class PromptBuilder:
         }
 
     def coordination_view(self, *, problems: Sequence[str] = ()) -> dict[str, Any]:
-        from coordinator.coordination.conflicts import find_conflicts
-
         coordination = self.incident.coordination
         final = coordination.final_validation
         final_view = None
@@ -254,7 +277,7 @@ class PromptBuilder:
             ],
             "conflicts": [
                 {"kind": conflict.kind, "text": conflict.sentence(), "resource": conflict.resource}
-                for conflict in find_conflicts(self.incident, self.target)
+                for conflict in self.conflicts()
             ],
             "conflict_notes": [self.text(note) for note in coordination.conflicts],
             "board_command": f"coord board {self.incident_ref}",
@@ -363,10 +386,8 @@ class PromptBuilder:
 
     def _shared_resources(self, role: str) -> list[str]:
         """Return the resources this role touches that another role also touches, changing one side at least."""
-        from coordinator.coordination.conflicts import find_conflicts
-
         shared = []
-        for conflict in find_conflicts(self.incident, self.target):
+        for conflict in self.conflicts():
             if role in conflict.roles:
                 side = conflict.first if conflict.first.role == role else conflict.second
                 for resource in side.resources:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 KeyPath = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class ScalarSpan:
+class ScalarSpan(NamedTuple):
     """Where a scalar value sits in the file: character offsets, its first line and column (1-based), and
-    its YAML style (None for plain, `'` or `"` for quoted, `|` or `>` for block scalars)."""
+    its YAML style (None for plain, `'` or `"` for quoted, `|` or `>` for block scalars).
+
+    A named tuple rather than a frozen dataclass: a large incident has tens of thousands of scalars, and a
+    tuple is several times cheaper to create."""
 
     start: int
     end: int
@@ -65,12 +70,10 @@ class LocatedYAMLError(Exception):
         self.message = message
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects aliases (recursive values, alias bombs) and deep nesting while composing."""
+class _CheckedComposer:
+    """Composes nodes like PyYAML's Composer, rejecting aliases (recursive values, alias bombs) and deep nesting."""
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -82,15 +85,52 @@ class _Loader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 mark = event.start_mark
                 raise LocatedYAMLError(mark.line + 1, mark.column + 1, DEPTH_MESSAGE.format(depth=MAX_DEPTH))
-            return super().compose_node(parent, index)
+            return Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
+
+
+class _Loader(_CheckedComposer, yaml.SafeLoader):
+    """SafeLoader in pure Python, with the checked composer."""
+
+
+if yaml.__with_libyaml__:
+    from yaml.cyaml import CParser
+
+    class _FastLoader(_CheckedComposer, CParser, Composer, SafeConstructor, Resolver):
+        """libyaml's scanner and parser under the checked composer: the same nodes as _Loader, about three
+        times faster on a large file.
+
+        CParser would also compose the nodes, in C, without the alias and nesting checks (and with C recursion
+        on deep nesting), so composing stays with PyYAML's Composer.
+        """
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+        check_node = Composer.check_node
+        get_node = Composer.get_node
+        get_single_node = Composer.get_single_node
+
+else:
+    _FastLoader = None
 
 
 def read_located(text: str) -> LocatedDocument:
     """Parse one YAML document, raising yaml.YAMLError on syntax errors and LocatedYAMLError on an alias
     or too deep a nesting. Values that cannot be built are listed in `errors`."""
-    loader = _Loader(text)
+    if _FastLoader is not None:
+        try:
+            return _read_with(_FastLoader(text))
+        except yaml.YAMLError:
+            pass  # libyaml words some syntax errors differently: the pure-Python parser reports them as always
+    return _read_with(_Loader(text))
+
+
+def _read_with(loader: Any) -> LocatedDocument:
     try:
         root = loader.get_single_node()
         document = LocatedDocument(data=None)
@@ -133,7 +173,8 @@ def _build(node: yaml.Node, path: KeyPath, loader: yaml.SafeLoader, document: Lo
 
     if isinstance(node, yaml.ScalarNode):
         start, end = node.start_mark, node.end_mark
-        document.spans[path] = ScalarSpan(start.index, end.index, start.line + 1, start.column + 1, node.style)
+        # libyaml marks a plain scalar with style '' where PyYAML uses None.
+        document.spans[path] = ScalarSpan(start.index, end.index, start.line + 1, start.column + 1, node.style or None)
     return _construct(node, path, loader, document)
 
 

@@ -112,6 +112,8 @@ def quoted_placeholders(command: str) -> Iterator[tuple[str, str]]:
     such a placeholder.
     The scanner follows single, double and backtick quotes, `$(` and `${` nesting, comments and here-documents.
     """
+    if "{{" not in command:
+        return
     stack: list[str] = []
     heredocs: list[tuple[str, bool]] = []
     index, length = 0, len(command)
