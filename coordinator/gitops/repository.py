@@ -146,6 +146,33 @@ def _status_provenance(path: Path) -> Provenance | None:
     return Provenance(sha=sha, dirty=dirty, branch=branch)
 
 
+def committed_files(path: Path) -> set[str]:
+    """Return the paths of the files committed at HEAD in the repository at `path`, relative to its root.
+
+    One `git ls-tree` process lists them; when it fails (no repository, no commits, no git), GitPython
+    raises the usual GitError.
+    """
+    import subprocess
+
+    try:
+        completed = subprocess.run(
+            ["git", "-C", str(path), "ls-tree", "--full-tree", "-r", "-z", "HEAD"],
+            capture_output=True, check=False,
+        )
+    except OSError:
+        completed = None
+    if completed is not None and completed.returncode == 0:
+        files = set()
+        for entry in completed.stdout.split(b"\0"):
+            info, _, name = entry.partition(b"\t")
+            if name and info.split(b" ")[1:2] == [b"blob"]:
+                files.add(name.decode("utf-8", "surrogateescape"))
+        return files
+    with open_repository(path) as repo:
+        commit = head_commit(repo)
+        return {item.path for item in commit.tree.traverse() if item.type == "blob"}
+
+
 def shallow_boundaries(repo: "git.Repo") -> list["git.Commit"]:
     """Return the commits at which a shallow clone's history stops (their parents are not in the clone)."""
     shallow_file = Path(repo.git_dir) / "shallow"

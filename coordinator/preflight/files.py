@@ -3,6 +3,7 @@ command calls is on PATH."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -233,7 +234,7 @@ def _missing(checker: Checker, cwd: Path, name: str, tracked: TrackedFiles | Non
     candidate = (cwd / name) if not os.path.isabs(name) else Path(name)
     resolved = Path(os.path.normpath(candidate))
     try:
-        relative = resolved.relative_to(checker.repo.resolve()).as_posix()
+        relative = resolved.relative_to(_resolved(checker.repo)).as_posix()
     except ValueError:
         return None if resolved.exists() else f"{name!r}, which does not exist"
     if tracked is None:
@@ -243,6 +244,12 @@ def _missing(checker: Checker, cwd: Path, name: str, tracked: TrackedFiles | Non
     if resolved.exists():
         return f"{name!r}, which exists in the work tree but is not committed at HEAD: commit it, or fix the path"
     return f"{name!r}, which is not in the repository at HEAD: commit it, or fix the path"
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(folder: Path) -> Path:
+    """Return `folder` with its links resolved, once per folder: a large incident names thousands of paths."""
+    return folder.resolve()
 
 
 def _missing_module(checker: Checker, cwd: Path, module: str, tracked: TrackedFiles | None) -> str | None:
@@ -258,12 +265,10 @@ def _missing_module(checker: Checker, cwd: Path, module: str, tracked: TrackedFi
 
 def _tracked_paths(checker: Checker) -> TrackedFiles | None:
     """Return the files committed at HEAD; None (with a warning) when the repository has no HEAD."""
-    from coordinator.gitops.repository import GitError, head_commit, open_repository
+    from coordinator.gitops.repository import GitError, committed_files
 
     try:
-        with open_repository(checker.repo) as repo:
-            commit = head_commit(repo)
-            return TrackedFiles({item.path for item in commit.tree.traverse() if item.type == "blob"})
+        return TrackedFiles(committed_files(checker.repo))
     except GitError as error:
         checker.add((), f"files are checked in the work tree instead of at HEAD: {error}", severity=WARNING)
         return None

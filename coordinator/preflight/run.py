@@ -24,7 +24,7 @@ def run_preflight(
     from coordinator.preflight.files import check_files
     from coordinator.preflight.ownership import check_bounds, check_ownership
     from coordinator.preflight.partitions import check_partitions
-    from coordinator.preflight.sql import check_sql
+    from coordinator.preflight.sql import start_sql_checks
     from coordinator.spec.loader import read_incident
     from coordinator.target import choose_target
 
@@ -42,10 +42,14 @@ def run_preflight(
     report.incident_id = incident.incident.id
     report.target = choose_target(incident, target)
     checker = Checker(loaded, incident, report.target, repo, report)
-    check_ownership(checker)
-    check_bounds(checker)
-    check_dates(checker)
-    check_files(checker)
-    check_sql(checker)
+    # The warehouse compiles the SQL while the other checks run; its problems are still reported after theirs.
+    sql_checks = start_sql_checks(checker)
+    try:
+        check_ownership(checker)
+        check_bounds(checker)
+        check_dates(checker)
+        check_files(checker)
+    finally:
+        sql_checks.finish()
     check_partitions(checker)
     return report

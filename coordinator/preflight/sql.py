@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from coordinator.errors import CoordinatorError
@@ -64,48 +64,110 @@ def sql_texts(checker: Checker) -> Iterator[SqlText]:
 
 def check_sql(checker: Checker) -> None:
     """Compile every SQL text of the incident on the target's warehouse, without running any of them."""
-    from coordinator.warehouse.base import WarehouseError, WarehouseUnavailableError, open_warehouse
+    start_sql_checks(checker).finish()
+
+
+def start_sql_checks(checker: Checker) -> PendingSqlChecks:
+    """Open the target's warehouse and start compiling the incident's SQL texts, several at once.
+
+    Nothing is reported until `finish`, so the checks that run meanwhile keep their problems in the same
+    order. A large incident has hundreds of texts, and the warehouse compiles them outside Python, so the
+    other checks run while it does.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from coordinator.warehouse.base import open_warehouse
     from coordinator.warehouse.guard import read_only_problem
 
     target = checker.incident.targets[checker.target]
-    warehouse_path = ("targets", checker.target, "warehouse")
     try:
         warehouse = open_warehouse(target.warehouse, root=_workdir(checker))
     except CoordinatorError as error:
-        checker.add(warehouse_path, f"cannot open the warehouse of target {checker.target!r}: {error}")
-        checker.report.estimate_note = "not estimated: the warehouse could not be opened"
-        return
+        return PendingSqlChecks(checker, None, opening_error=error)
 
-    cap = getattr(getattr(warehouse, "settings", None), "maximum_bytes_billed", None)
-    try:
-        for text in sql_texts(checker):
-            problem = read_only_problem(text.sql)
-            if problem is not None:
-                if text.path[0] == "targets":
-                    checker.add(text.path, f"{problem} in the {text.label} (queries only read)")
-                continue  # the loader reports the other texts
-            try:
-                params = _params(checker, text)
-                filled = fill_sql(text.sql, params)
-                estimate = warehouse.dry_run(filled, params, label=text.label)
-            except WarehouseUnavailableError as error:
-                checker.add(warehouse_path, f"SQL not compiled on target {checker.target!r}: {_without_label(str(error), text.label)}")
+    pending = PendingSqlChecks(checker, warehouse)
+    for text in sql_texts(checker):
+        problem = read_only_problem(text.sql)
+        if problem is not None:
+            if text.path[0] == "targets":
+                pending.not_read_only.append((text, problem))
+            continue  # the loader reports the other texts
+        try:
+            params = _params(checker, text)
+            pending.texts.append((text, fill_sql(text.sql, params), params))
+        except CoordinatorError as error:
+            pending.texts.append((text, error, None))
+
+    workers = max(1, min(getattr(warehouse, "max_concurrent_queries", 1), len(pending.texts)))
+    pending.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preflight")
+    pending.outcomes = [pending.pool.submit(_dry_run, warehouse, *prepared) for prepared in pending.texts]
+    return pending
+
+
+@dataclass
+class PendingSqlChecks:
+    """SQL texts being compiled on a warehouse; `finish` waits for them and reports what they found."""
+
+    checker: Checker
+    warehouse: object | None
+    opening_error: CoordinatorError | None = None
+    not_read_only: list = field(default_factory=list)
+    texts: list = field(default_factory=list)
+    outcomes: list = field(default_factory=list)
+    pool: object | None = None
+
+    def finish(self) -> None:
+        checker = self.checker
+        if self.warehouse is None:
+            checker.add(self._warehouse_path, f"cannot open the warehouse of target {checker.target!r}: {self.opening_error}")
+            checker.report.estimate_note = "not estimated: the warehouse could not be opened"
+            return
+        try:
+            self._report()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            self.warehouse.close()
+
+    @property
+    def _warehouse_path(self) -> KeyPath:
+        return ("targets", self.checker.target, "warehouse")
+
+    def _report(self) -> None:
+        from coordinator.warehouse.base import WarehouseUnavailableError
+
+        checker = self.checker
+        for text, problem in self.not_read_only:
+            checker.add(text.path, f"{problem} in the {text.label} (queries only read)")
+        cap = getattr(getattr(self.warehouse, "settings", None), "maximum_bytes_billed", None)
+        for (text, _filled, _params), future in zip(self.texts, self.outcomes):
+            outcome = future.result()
+            if isinstance(outcome, WarehouseUnavailableError):
+                checker.add(self._warehouse_path, f"SQL not compiled on target {checker.target!r}: {_without_label(str(outcome), text.label)}")
                 checker.report.estimate_note = "not estimated: the warehouse could not be reached"
                 checker.report.estimates.clear()
                 return
-            except CoordinatorError as error:
-                _report_compile_error(checker, text, _without_label(str(error), text.label))
+            if isinstance(outcome, CoordinatorError):
+                _report_compile_error(checker, text, _without_label(str(outcome), text.label))
                 continue
             if text.criterion_id is not None:
-                checker.report.estimates.append(ByteEstimate(text.criterion_id, text.criterion_role, estimate.bytes_processed))
-                if cap is not None and estimate.bytes_processed is not None and estimate.bytes_processed > cap:
+                checker.report.estimates.append(ByteEstimate(text.criterion_id, text.criterion_role, outcome.bytes_processed))
+                if cap is not None and outcome.bytes_processed is not None and outcome.bytes_processed > cap:
                     from coordinator.warehouse.bigquery import over_budget_message
 
-                    checker.add(text.path, over_budget_message(text.label, estimate.bytes_processed, cap), roles=text.roles)
+                    checker.add(text.path, over_budget_message(text.label, outcome.bytes_processed, cap), roles=text.roles)
         if any(estimate.bytes_processed is None for estimate in checker.report.estimates):
             checker.report.estimate_note = f"not estimated: the warehouse of target {checker.target!r} gives no byte estimates"
-    finally:
-        warehouse.close()
+
+
+def _dry_run(warehouse, text: SqlText, filled, params):
+    """Return the warehouse's dry run of one filled text, or the CoordinatorError it (or the filling) raised."""
+    if isinstance(filled, CoordinatorError):
+        return filled
+    try:
+        return warehouse.dry_run(filled, params, label=text.label)
+    except CoordinatorError as error:
+        return error
 
 
 def _report_compile_error(checker: Checker, text: SqlText, message: str) -> None:
