@@ -79,9 +79,6 @@ def _workspace(context: BenchContext) -> Path:
     (workspace / INCIDENT_FILE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SHIPPED, workspace / INCIDENT_FILE)
 
-    # An editable install keeps coordinator's bytecode next to its sources. Where bytecode writing is off,
-    # stale or missing .pyc files would be compiled again on every start, which an installed coord never does.
-    run_command([context.python, "-m", "compileall", "-q", str(REPOSITORY / "coordinator")])
     run_command([*context.coord, "board", str(INCIDENT_FILE), "--json"], cwd=workspace, env=_environment(workspace))
     run_command([*context.coord, "message", "--from", "dev", "--to", "ops", "scraper fix merged, please redeploy"],
                 cwd=workspace, env=_environment(workspace))

@@ -25,7 +25,9 @@ def machine() -> dict:
         "platform": platform.platform(),
         "load_average_at_start": list(os.getloadavg()),
         "bytecode_writing": "off (PYTHONDONTWRITEBYTECODE is set)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on",
+        "bytecode_compiled_by_bench": True,
         "packages": {name: _version(name) for name in PACKAGES},
+        "soda_packages": _soda_versions(),
     }
 
 
@@ -57,9 +59,11 @@ def render_markdown(payload: dict, sections: list[Section]) -> str:
         "## Machine",
         "",
         f"- {facts['cores']} cores, {facts['memory_gib']} GiB memory, {facts['platform']}",
-        f"- Python {facts['python']} ({facts['implementation']}); bytecode writing {facts['bytecode_writing']}",
+        f"- Python {facts['python']} ({facts['implementation']}); bytecode writing {facts['bytecode_writing']}; "
+        "the bench compiles every module to bytecode before timing, as a machine that writes bytecode has it",
         f"- load average at the start: {', '.join(f'{value:.2f}' for value in facts['load_average_at_start'])}",
         "- packages: " + ", ".join(f"{name} {version}" for name, version in facts["packages"].items()),
+        "- Soda's own environment: " + ", ".join(f"{name} {version}" for name, version in facts["soda_packages"].items()),
         "",
     ]
     for section in sections:
@@ -113,6 +117,12 @@ def _number(value: float) -> str:
 
 def _met(meets: bool | None) -> str:
     return {True: "yes", False: "**no**", None: "—"}[meets]
+
+
+def _soda_versions() -> dict[str, str]:
+    from bench.soda import pinned_versions
+
+    return pinned_versions()
 
 
 def _memory_gib() -> float | None:
