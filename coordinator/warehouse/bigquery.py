@@ -5,6 +5,10 @@ labels naming the incident and criterion, a job timeout and a per-query byte cap
 is dry-run first and refused before it runs when the estimate is over the cap, because BigQuery bills
 by bytes scanned and a criterion measured every minute must not scan a whole table each time.
 Transient errors (backend errors, rate limits, dropped connections) are retried; all others are not.
+
+Every query passes the read-only guard. A dry run also rejects a statement that BigQuery itself reports as
+other than SELECT, so with a cap BigQuery checks each query too. Without a cap no dry run runs, so the
+guard's verdict is computed by sqlglot rather than read from the SQL cache.
 """
 
 from __future__ import annotations
@@ -149,9 +153,19 @@ class BigQueryWarehouse:
         return self._execute(sql, params, label=label, labels=job_labels or {})
 
     def dry_run(self, sql: str, params: dict[str, TypedValue], *, label: str) -> DryRun:
-        """Compile the query on BigQuery without running it; return its estimate of the bytes it would scan."""
+        """Compile the query on BigQuery without running it; return its estimate of the bytes it would scan.
+
+        BigQuery's own reading of the statement is a second barrier behind the read-only guard: a statement
+        it reports as anything but SELECT is rejected. A type not reported (None) leaves the decision to the guard.
+        """
         config = self._job_config(sql, params, label=label, labels={}, dry_run=True)
         job = self._call(label, lambda client: client.query(sql, job_config=config, **self._request_options()))
+        statement_type = job.statement_type
+        if statement_type is not None and statement_type != "SELECT":
+            raise WarehouseError(
+                f"{label}: BigQuery's dry run reports a {statement_type} statement: criteria and queries only "
+                "read, so write one SELECT statement"
+            )
         return DryRun(bytes_processed=job.total_bytes_processed)
 
     def close(self) -> None:
@@ -191,7 +205,10 @@ class BigQueryWarehouse:
     def _job_config(self, sql: str, params: dict[str, TypedValue], *, label: str, labels: dict[str, str], dry_run: bool):
         from google.cloud import bigquery
 
-        problem = read_only_problem(sql)
+        # A query that no dry run checks first takes the guard's verdict from sqlglot, not from the SQL cache,
+        # because on BigQuery nothing else would stop a write statement that a tampered cache lets through.
+        checked_by_dry_run = dry_run or self.settings.maximum_bytes_billed is not None
+        problem = read_only_problem(sql, use_cache=checked_by_dry_run)
         if problem is not None:
             raise WarehouseError(f"{label}: {problem} (criteria and queries only read)")
         names = sorted(set(sql_parameter_names(sql)))

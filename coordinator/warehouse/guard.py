@@ -6,17 +6,20 @@ import functools
 
 
 @functools.lru_cache(maxsize=1024)
-def read_only_problem(sql: str) -> str | None:
+def read_only_problem(sql: str, *, use_cache: bool = True) -> str | None:
     """Return why `sql` may not run as a criterion (BigQuery dialect), or None when it only reads.
 
     The verdict is kept in the SQL cache, so a query checked once is not parsed again by a later process.
+    With `use_cache=False` the verdict is computed by sqlglot whatever the cache contains, and then stored.
+    Callers pass it for a query that no other barrier stops from writing.
     """
     from coordinator.warehouse import sql_cache
 
     cache = sql_cache.shared()
-    cached = cache.get("guard", sql)
-    if cached is None or isinstance(cached, str):
-        return cached
+    if use_cache:
+        cached = cache.get("guard", sql)
+        if cached is None or isinstance(cached, str):
+            return cached
     problem = _parse_for_problem(sql)
     cache.put("guard", sql, problem)
     return problem

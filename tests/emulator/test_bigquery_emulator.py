@@ -112,3 +112,47 @@ def test_preflight_clean_on_emulator(seeded_emulator, sandbox_workspace: Path, t
 
     assert [str(problem) for problem in report.errors] == []
     assert report.estimates
+
+
+def test_dry_run_rejects_tampered_delete(emulator, tmp_path: Path, monkeypatch):
+    """bqemulator reports each dry run's statement type, so BigQuery's reading stops a DELETE the guard missed."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from coordinator.warehouse import sql_cache
+    from coordinator.warehouse.base import WarehouseError
+    from coordinator.warehouse.bigquery import BigQueryWarehouse
+    from coordinator.warehouse.guard import read_only_problem
+
+    client = bigquery.Client(
+        project=emulator.project, credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=emulator.endpoint), location="US",
+    )
+    client.create_dataset(bigquery.Dataset(f"{emulator.project}.guard_check"), exists_ok=True)
+    client.query("CREATE TABLE guard_check.kept (x INT64)").result()
+    client.query("INSERT INTO guard_check.kept (x) VALUES (1)").result()
+    delete = "DELETE FROM guard_check.kept WHERE TRUE"
+    cache = tmp_path / "cache" / "sql-cache.json"
+    cache.parent.mkdir(mode=0o700)
+    cache.write_text(json.dumps({"fingerprint": sql_cache.fingerprint(), "entries": {sql_cache._key("guard", delete): None}}))
+    cache.chmod(0o600)
+    monkeypatch.setenv("COORD_SQL_CACHE", str(cache))
+    sql_cache.reset()
+    read_only_problem.cache_clear()
+    warehouse = BigQueryWarehouse.from_url(emulator.url(maximum_bytes_billed="1GB"))
+    try:
+        with pytest.raises(WarehouseError) as raised:
+            warehouse.query(delete, {}, label="criterion 'kept'")
+        remaining = warehouse.query("SELECT COUNT(*) AS n FROM guard_check.kept", {}, label="count").rows
+    finally:
+        warehouse.close()
+        client.close()
+        sql_cache.reset()
+        read_only_problem.cache_clear()
+
+    assert str(raised.value) == (
+        "criterion 'kept': BigQuery's dry run reports a DELETE statement: criteria and queries only read, "
+        "so write one SELECT statement"
+    )
+    assert remaining == [(1,)]

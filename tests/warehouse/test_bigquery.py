@@ -229,3 +229,83 @@ def test_round_runs_sql_concurrently(small):
         ("rows-loaded", 100, 10_485_760),
         ("rows-loaded-again", 100, 10_485_760),
     ]
+
+
+class DryRunJob:
+    """What the client returns for a dry run: an estimate and BigQuery's reading of the statement."""
+
+    def __init__(self, statement_type: str | None) -> None:
+        self.statement_type = statement_type
+        self.total_bytes_processed = 1000
+
+
+class ServerWarehouse(BigQueryWarehouse):
+    """A BigQuery warehouse whose client calls return a dry-run job of a given statement type; runs are recorded."""
+
+    def __init__(self, url: str, statement_type: str | None) -> None:
+        super().__init__(parse_url(url), url=url)
+        self.statement_type = statement_type
+        self.executed: list[str] = []
+
+    def _call(self, label, action):
+        return DryRunJob(self.statement_type)
+
+    def _execute(self, sql, params, *, label, labels):
+        self._job_config(sql, params, label=label, labels=labels, dry_run=False)
+        self.executed.append(sql)
+        return QueryResult(columns=["n"], rows=[(1,)])
+
+
+@pytest.fixture
+def tampered_cache(tmp_path, monkeypatch):
+    """A private SQL cache whose guard verdict lets DELETE_SQL through, as a hand edit could make it."""
+    import json
+
+    from coordinator.warehouse import sql_cache
+    from coordinator.warehouse.guard import read_only_problem
+
+    path = tmp_path / "cache" / "sql-cache.json"
+    path.parent.mkdir(mode=0o700)
+    path.write_text(json.dumps({"fingerprint": sql_cache.fingerprint(), "entries": {sql_cache._key("guard", DELETE_SQL): None}}))
+    path.chmod(0o600)
+    monkeypatch.setenv("COORD_SQL_CACHE", str(path))
+    sql_cache.reset()
+    read_only_problem.cache_clear()
+    yield path
+    sql_cache.reset()
+    read_only_problem.cache_clear()
+
+
+DELETE_SQL = "DELETE FROM `p.raw.events` WHERE TRUE"
+
+
+@pytest.mark.parametrize("statement_type", ["DELETE", "INSERT", "MERGE", "CREATE_TABLE_AS_SELECT", "SCRIPT"])
+def test_dry_run_rejects_write_statement(tampered_cache, statement_type):
+    warehouse = ServerWarehouse(URL, statement_type)
+
+    with pytest.raises(WarehouseError) as raised:
+        warehouse.query(DELETE_SQL, {}, label="criterion 'props_today'")
+
+    assert str(raised.value) == (
+        f"criterion 'props_today': BigQuery's dry run reports a {statement_type} statement: criteria and queries "
+        "only read, so write one SELECT statement"
+    )
+    assert warehouse.executed == []
+
+
+@pytest.mark.parametrize("statement_type", ["SELECT", None])
+def test_select_or_unreported_statement_runs(statement_type):
+    warehouse = ServerWarehouse(URL, statement_type)
+
+    warehouse.query("SELECT COUNT(*) AS n FROM t", {}, label="criterion 'props_today'")
+
+    assert warehouse.executed == ["SELECT COUNT(*) AS n FROM t"]
+
+
+def test_without_cap_guard_ignores_cache(tampered_cache):
+    warehouse = ServerWarehouse("bigquery://p?location=US", "DELETE")
+
+    with pytest.raises(WarehouseError, match=r"^criterion 'x': DELETE is not allowed \(criteria and queries only read\)$"):
+        warehouse.query(DELETE_SQL, {}, label="criterion 'x'")
+
+    assert warehouse.executed == []

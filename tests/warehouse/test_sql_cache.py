@@ -139,3 +139,180 @@ def test_cache_file_private_to_user(small, cache_file):
     sql_cache.shared().flush()
 
     assert cache_file.stat().st_mode & 0o077 == 0
+
+
+DELETE_SQL = "DELETE FROM raw.events WHERE TRUE"
+
+
+def write_cache(path: Path, entries: dict, *, mode: int = 0o600) -> None:
+    """Write a cache file for this code, as a hand edit would, holding `entries` ({(kind, sql): value})."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    document = {"fingerprint": sql_cache.fingerprint(), "entries": {sql_cache._key(kind, sql): value for (kind, sql), value in entries.items()}}
+    path.write_text(json.dumps(document))
+    path.chmod(mode)
+
+
+def add_one_entry() -> None:
+    transpile(CRITERION_SQL)
+    sql_cache.shared().flush()
+
+
+def test_notes_file_named_by_variable_is_kept(cache_file):
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_text("my notes\n")
+
+    add_one_entry()
+
+    assert cache_file.read_text() == "my notes\n"
+    assert transpile(CRITERION_SQL)[1] == ("game_date",)
+
+
+def test_symlink_cache_path_kept(cache_file, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    cache_file.parent.mkdir(parents=True)
+    cache_file.symlink_to(notes)
+
+    add_one_entry()
+
+    assert cache_file.is_symlink()
+    assert notes.read_text() == "my notes\n"
+
+
+def test_fifo_named_by_variable_is_left_alone(cache_file):
+    cache_file.parent.mkdir(parents=True)
+    os.mkfifo(cache_file)
+
+    add_one_entry()
+
+    assert cache_file.is_fifo()
+
+
+def test_new_cache_file_created_owner_only(cache_file):
+    add_one_entry()
+
+    assert cache_file.stat().st_mode & 0o777 == 0o600
+    assert list(cache_file.parent.glob(".sql-cache-*")) == []
+
+
+def test_tampered_verdict_in_private_cache_is_read(cache_file):
+    """The control for the tests below: a cache that passes the checks is trusted as it is."""
+    write_cache(cache_file, {("guard", DELETE_SQL): None})
+
+    assert read_only_problem(DELETE_SQL) is None
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_cache_writable_by_others_is_ignored(cache_file, mode):
+    write_cache(cache_file, {("guard", DELETE_SQL): None}, mode=mode)
+
+    assert read_only_problem(DELETE_SQL) == "DELETE is not allowed"
+    assert sql_cache.shared().entries() == {"guard:" + sql_cache._key("", DELETE_SQL)[1:]: "DELETE is not allowed"}
+
+
+def test_cache_in_folder_writable_by_others_is_ignored(cache_file):
+    write_cache(cache_file, {("guard", DELETE_SQL): None})
+    cache_file.parent.chmod(0o777)
+
+    assert read_only_problem(DELETE_SQL) == "DELETE is not allowed"
+    sql_cache.shared().flush()
+    assert json.loads(cache_file.read_text())["entries"] == {sql_cache._key("guard", DELETE_SQL): None}
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_cache_owned_by_another_user_is_ignored(cache_file):
+    write_cache(cache_file, {("guard", DELETE_SQL): None})
+    os.chown(cache_file, 65534, 65534)
+
+    assert read_only_problem(DELETE_SQL) == "DELETE is not allowed"
+
+
+def test_duckdb_rejects_delete_despite_shared_cache(small, cache_file):
+    """What a user gets: a criterion whose SQL deletes is rejected, whatever a cache that others can write contains."""
+    from coordinator.warehouse.base import WarehouseError
+    from coordinator.warehouse.duckdb import DuckDBWarehouse
+
+    write_cache(cache_file, {("guard", DELETE_SQL): None, ("duckdb", DELETE_SQL): [DELETE_SQL, []]}, mode=0o666)
+    warehouse = DuckDBWarehouse(small[3].parent / "warehouse.duckdb", url="duckdb:///warehouse.duckdb")
+    try:
+        with pytest.raises(WarehouseError, match=r"^criterion 'x': DELETE is not allowed"):
+            warehouse.query(DELETE_SQL, {}, label="criterion 'x'")
+    finally:
+        warehouse.close()
+
+
+def test_relative_path_turns_cache_off(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COORD_SQL_CACHE", "sql-cache.json")
+    _forget()
+    try:
+        add_one_entry()
+
+        assert sql_cache.shared().path is None
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        _forget()
+
+
+@pytest.mark.parametrize("word", ["off", "OFF", "Off", "none", "None", "0", "false", "FALSE", "no", " off "])
+def test_false_words_turn_cache_off(tmp_path, monkeypatch, word):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COORD_SQL_CACHE", word)
+    _forget()
+    try:
+        add_one_entry()
+
+        assert sql_cache.shared().path is None
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        _forget()
+
+
+def test_deeply_nested_cache_is_ignored(small, cache_file):
+    cache_file.parent.mkdir(parents=True, mode=0o700)
+    nested = "[" * 100000 + "]" * 100000
+    cache_file.write_text(nested)
+    cache_file.chmod(0o600)
+
+    measured = run_round(small[3].parent)
+
+    assert measured["details"]["rows-loaded"] == "n = 0, expected > 2"
+    assert cache_file.read_text() == nested
+
+
+# Adds `count` entries of its own and writes them, as a command does at exit.
+WRITER_SCRIPT = """
+import sys
+from coordinator.warehouse import sql_cache
+name, count = sys.argv[1], int(sys.argv[2])
+for number in range(count):
+    sql_cache.shared().put("guard", f"SELECT {number} AS {name}", None)
+"""
+
+
+def test_concurrent_writers_keep_every_entry(cache_file):
+    writers, count = 8, 150
+    processes = [
+        subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, f"w{writer}", str(count)], env={**os.environ, "PYTHONPATH": str(PROJECT)})
+        for writer in range(writers)
+    ]
+    assert [process.wait(timeout=120) for process in processes] == [0] * writers
+
+    assert len(stored_entries(cache_file)) == writers * count
+
+
+def test_writer_gives_up_when_lock_stays_taken(cache_file, monkeypatch):
+    import fcntl
+
+    monkeypatch.setattr(sql_cache, "LOCK_TIMEOUT_SECONDS", 0.2)
+    cache_file.parent.mkdir(parents=True, mode=0o700)
+    lock = open(cache_file.parent / (cache_file.name + ".lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        add_one_entry()
+        assert not cache_file.exists()
+    finally:
+        lock.close()
+
+    sql_cache.shared().flush()
+    assert len(stored_entries(cache_file)) == 1
