@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ class TargetContext:
     repo: Path
     now: dt.datetime | None = None
     _warehouse: object | None = field(default=None, repr=False)
+    # The check round's threads and the main thread, which may interrupt them, share one warehouse.
+    _warehouse_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def spec(self):
@@ -129,11 +132,23 @@ class TargetContext:
         return values
 
     def warehouse(self):
-        if self._warehouse is None:
-            from coordinator.warehouse.base import open_warehouse
+        with self._warehouse_lock:
+            if self._warehouse is None:
+                from coordinator.warehouse.base import open_warehouse
 
-            self._warehouse = open_warehouse(self.spec.warehouse, root=self.workdir)
-        return self._warehouse
+                self._warehouse = open_warehouse(self.spec.warehouse, root=self.workdir)
+            return self._warehouse
+
+    def interrupt_queries(self) -> bool:
+        """Interrupt the queries running on the warehouse, from any thread; False when it cannot.
+
+        DuckDB interrupts its queries. The BigQuery warehouse keeps no handle on its running jobs, so it cannot.
+        """
+        interrupt = getattr(self._warehouse, "interrupt", None)
+        if interrupt is None:
+            return self._warehouse is None
+        interrupt()
+        return True
 
     def close(self) -> None:
         if self._warehouse is not None:

@@ -70,7 +70,8 @@ def open_engine(url: str) -> Engine:
             if attempt == 2 or "already exists" not in str(error):
                 raise CoordinatorError(f"cannot open the board at {url}: {error.orig}") from None
         except SQLAlchemyError as error:
-            raise CoordinatorError(f"cannot open the board at {url}: {error.__class__.__name__}: {error}") from None
+            reason = getattr(error, "orig", None) or str(error).splitlines()[0]
+            raise CoordinatorError(f"cannot open the board at {url}: {error.__class__.__name__}: {reason}") from None
     return engine
 
 

@@ -90,3 +90,17 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except SystemExit as stop:
+        # Typer turns Ctrl-C inside a command into a silent exit 130; say why the command stopped.
+        if stop.code == 130 and _caused_by_ctrl_c(stop):
+            typer.echo("interrupted", err=True)
+        raise
+
+
+def _caused_by_ctrl_c(error: BaseException) -> bool:
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

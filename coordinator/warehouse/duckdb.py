@@ -162,6 +162,12 @@ class DuckDBWarehouse:
             raise WarehouseError(f"{label}: no value for query parameter @{missing[0]}")
         return duckdb_sql, {name: params[name].value for name in names}
 
+    def interrupt(self) -> None:
+        """Interrupt the query each thread's cursor runs, from any thread; each fails with WarehouseError."""
+        with self._lock:
+            for cursor in self._cursors.values():
+                cursor.interrupt()
+
     def close(self) -> None:
         with self._lock:
             for cursor in self._cursors.values():
