@@ -22,9 +22,11 @@ from coordinator.sandbox.pipeline import BOOKMAKERS, BOOKMAKER_COVERAGE, MINUTES
 MAX_SCALE = 200
 DAYS_PER_SEASON = 364
 PROP_MARKETS = ("points", "points_first_half")
-# Measured on DuckDB 2.0.1: one earlier season adds about 0.6 MB to the warehouse file. The disk check
-# uses twice that, because DuckDB writes its WAL and checkpoints beside the file while seeding.
-ESTIMATED_BYTES_PER_SEASON = 2 * 600_000
+# Measured on DuckDB 2.0.1: the base seed writes about 4.2 MB of warehouse and 1.8 MB of files, and each
+# earlier season adds about 0.8 MB to the warehouse file. The disk check uses twice that, because DuckDB
+# writes its WAL and checkpoints beside the file while seeding.
+ESTIMATED_BASE_BYTES = 2 * 6_000_000
+ESTIMATED_BYTES_PER_SEASON = 2 * 800_000
 
 SEASONS_SQL = "CREATE OR REPLACE TEMP TABLE history_seasons AS SELECT CAST(range AS INTEGER) AS seasons_back FROM range(1, ?)"
 
@@ -96,13 +98,18 @@ def check_scale(scale: int, directory: Path) -> None:
     existing = directory
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    needed = (scale - 1) * ESTIMATED_BYTES_PER_SEASON
+    needed = ESTIMATED_BASE_BYTES + (scale - 1) * ESTIMATED_BYTES_PER_SEASON
     free = shutil.disk_usage(existing).free
     if needed > free:
         raise SandboxError(
-            f"--scale {scale} needs about {needed // 1_000_000} MB but {existing} has {free // 1_000_000} MB free: "
+            f"--scale {scale} needs about {megabytes(needed)} but {existing} has {megabytes(free)} free: "
             "use a smaller --scale or another --dir"
         )
+
+
+def megabytes(count: int) -> str:
+    """Return a byte count in MB with one decimal, so that two close sizes read differently."""
+    return f"{count / 1_000_000:.1f} MB"
 
 
 def add_history(con, scale: int) -> None:

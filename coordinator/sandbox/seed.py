@@ -17,7 +17,7 @@ import duckdb
 
 from coordinator.sandbox import clock, history, league as league_module, pipeline, repo, schema, services
 from coordinator.sandbox.errors import SandboxError
-from coordinator.sandbox.workspace import WAREHOUSE_PATH, bulk_insert
+from coordinator.sandbox.workspace import PARTIAL_WAREHOUSE_PATH, WAREHOUSE_PATH, bulk_insert
 
 SEED_CLOCK = datetime(2026, 1, 27, 15, 0)
 PHASE3_RUN_OFFSET = timedelta(hours=29, minutes=9)
@@ -63,18 +63,67 @@ def init_workspace(directory: Path, *, force: bool = False, scale: int = 1) -> I
     started = time.monotonic()
     directory = directory.resolve()
     history.check_scale(scale, directory)
+    created = not directory.exists()
     prepare_directory(directory, force=force)
+    try:
+        commits = build_workspace(directory, scale)
+    except BaseException as error:
+        remove_workspace(directory, folder_created=created)
+        if _is_interrupt(error):
+            raise KeyboardInterrupt from None
+        if _is_disk_full(error):
+            raise SandboxError(
+                f"{directory}: disk full while seeding the workspace; removed what was written: free some space "
+                "or use a smaller --scale or another --dir",
+                exit_code=1,
+            ) from None
+        raise
+    return InitSummary(directory, commits, SEED_CLOCK, time.monotonic() - started)
 
+
+def build_workspace(directory: Path, scale: int) -> list[str]:
+    """Write the repository and the warehouse; the warehouse gets its real name only once complete."""
     commits = repo.create_repository(directory)
-    (directory / WAREHOUSE_PATH).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(directory / WAREHOUSE_PATH))
+    partial = directory / PARTIAL_WAREHOUSE_PATH
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(partial))
     try:
         schema.create_all(con)
         seed_warehouse(con, commits)
         history.add_history(con, scale)
+        con.execute("CHECKPOINT")
     finally:
         con.close()
-    return InitSummary(directory, commits, SEED_CLOCK, time.monotonic() - started)
+    partial.rename(directory / WAREHOUSE_PATH)
+    return commits
+
+
+def remove_workspace(directory: Path, *, folder_created: bool) -> None:
+    """Remove what an init that failed wrote: the folder when it made it, else the workspace's own entries."""
+    if folder_created:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for name in set(TEMPLATE_TOP_LEVEL) | {path.split("/")[0] for path in repo.template_files()}:
+        target = directory / name
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        elif target.exists():
+            target.unlink(missing_ok=True)
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    # DuckDB turns Ctrl-C during a query into an error of its own ("Query interrupted").
+    if isinstance(error, (KeyboardInterrupt, duckdb.InterruptException)):
+        return True
+    return isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    import errno
+
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return isinstance(error, duckdb.Error) and "no space left on device" in str(error).lower()
 
 
 def prepare_directory(directory: Path, *, force: bool) -> None:

@@ -14,6 +14,9 @@ import duckdb
 from coordinator.sandbox.errors import SandboxError
 
 WAREHOUSE_PATH = Path(".sandbox") / "warehouse.duckdb"
+# `coord sandbox init` builds the warehouse under this name and renames it to WAREHOUSE_PATH as its last
+# step, so a workspace whose init was killed is not taken for a complete one.
+PARTIAL_WAREHOUSE_PATH = Path(".sandbox") / "warehouse.duckdb.partial"
 LOCK_TIMEOUT_SECONDS = 10.0
 LOCK_RETRY_SECONDS = 0.2
 
@@ -24,11 +27,21 @@ def find_workspace(start: Path | None = None) -> Path:
     if start is not None:
         if (origin / WAREHOUSE_PATH).is_file():
             return origin
+        _refuse_incomplete(origin)
         raise SandboxError(f"{origin}: not a sandbox workspace (no {WAREHOUSE_PATH}); run 'coord sandbox init --dir {origin}'")
     for folder in (origin, *origin.parents):
         if (folder / WAREHOUSE_PATH).is_file():
             return folder
+        _refuse_incomplete(folder)
     raise SandboxError(f"{origin}: no sandbox workspace here or above; pass --dir or run 'coord sandbox init'")
+
+
+def _refuse_incomplete(folder: Path) -> None:
+    if (folder / PARTIAL_WAREHOUSE_PATH).exists():
+        raise SandboxError(
+            f"{folder}: sandbox workspace was not completed (its init stopped); "
+            f"run 'coord sandbox init --dir {folder} --force'"
+        )
 
 
 @contextmanager
