@@ -140,6 +140,7 @@ def _notes(incident_id: str) -> list[str]:
         "resource and does the same work.",
         "The board holds the shipped incident, one open message to ops (which `--role ops` shows on standard "
         "error before each command) and the check-ins the runs add.",
-        "`coord board --json` reads and validates the incident file it is given (1,264 lines of YAML) and "
+        f"`coord board --json` reads and validates the incident file it is given "
+        f"({len(SHIPPED.read_text().splitlines()):,} lines of YAML) and "
         "records it on the board; its floor does not include that work.",
     ]

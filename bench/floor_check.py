@@ -76,6 +76,8 @@ def _decode(encoded: dict):
     return encoded["value"]
 
 
+# The comparison repeats coordinator/criteria/compare.py on purpose: importing it would import the incident's
+# pydantic models, which the floor must not pay for. The bench checks that both sides agree on every criterion.
 def _number(value):
     if isinstance(value, bool):
         return None

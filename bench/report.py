@@ -16,7 +16,7 @@ PACKAGES = ("duckdb", "sqlglot", "sqlalchemy", "sqlmodel", "typer", "pydantic", 
 
 
 def machine() -> dict:
-    """The machine the figures were measured on."""
+    """Return the facts of the machine the figures are measured on."""
     return {
         "cores": os.cpu_count(),
         "memory_gib": _memory_gib(),
@@ -55,6 +55,8 @@ def render_markdown(payload: dict, sections: list[Section]) -> str:
         f"Measured {payload['started']} to {payload['finished']} by `{payload['settings']['command']}`.",
         f"Each figure is the median of {payload['settings']['runs']} runs, with the spread (slowest minus fastest);",
         "a case and its baseline took turns, one run each, in the same process of the bench.",
+        *(["With fewer than 5 runs a spread says little; the committed results use 5."]
+          if payload["settings"]["runs"] < 5 else []),
         "",
         "## Machine",
         "",
@@ -63,7 +65,8 @@ def render_markdown(payload: dict, sections: list[Section]) -> str:
         "the bench compiles every module to bytecode before timing, as a machine that writes bytecode has it",
         f"- load average at the start: {', '.join(f'{value:.2f}' for value in facts['load_average_at_start'])}",
         "- packages: " + ", ".join(f"{name} {version}" for name, version in facts["packages"].items()),
-        "- Soda's own environment: " + ", ".join(f"{name} {version}" for name, version in facts["soda_packages"].items()),
+        *(["- Soda's own environment: " + ", ".join(f"{name} {version}" for name, version in facts["soda_packages"].items())]
+          if "soda_packages" in facts else []),
         "",
     ]
     for section in sections:
@@ -91,6 +94,20 @@ def render_markdown(payload: dict, sections: list[Section]) -> str:
         if section.notes:
             lines.append("")
     return "\n".join(lines)
+
+
+def missed_goals(sections: list[Section]) -> list[str]:
+    """Return one line for each figure of `sections` that misses its goal."""
+    missed = []
+    for section in sections:
+        for comparison in section.comparisons:
+            if comparison.meets_goal is False:
+                shown = f"{comparison.ratio:.2f}×" if comparison.limit is None else _timing(comparison.ours.median, comparison.ours.unit)
+                missed.append(f"{comparison.name}: {shown} ({comparison.goal_text})")
+        for count in section.counts:
+            if count.meets_goal is False:
+                missed.append(f"{count.name}: {_number(count.value)} ({count.goal_text})")
+    return missed
 
 
 def _comparison_row(comparison: Comparison) -> str:

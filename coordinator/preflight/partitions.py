@@ -29,7 +29,8 @@ def check_partitions(checker: Checker) -> None:
                 ("criteria", index, "sql"),
                 f"criterion {criterion.id!r} reads {table} without a WHERE predicate on its partition column "
                 f"{partitions[table]}, so every check round scans all of its partitions: filter on "
-                f"{partitions[table]} (e.g. {partitions[table]} = @date or BETWEEN two parameters)",
+                f"{partitions[table]} (e.g. {partitions[table]} = @date or BETWEEN two parameters), in a subquery "
+                f"where {table} is outer-joined, since a WHERE on it would drop the rows the join keeps",
                 severity=WARNING,
                 roles=checker.criterion_roles(criterion),
             )

@@ -55,3 +55,19 @@ def test_report_writes_markdown_and_json(tmp_path):
     payload = json.loads((tmp_path / "results.json").read_text())
     assert payload["sections"][0]["comparisons"][0]["ratio"] == 1.25
     assert payload["machine"]["cores"] >= 1
+
+
+def test_missed_goals_lists_only_misses():
+    section = Section(
+        "Board commands",
+        comparisons=[
+            Comparison("coord checkin", Samples("ours", [1.1]), Samples("floor", [1.0]), goal=1.2, goal_text="≤ 1.2×"),
+            Comparison("coord board --json", Samples("ours", [1.5]), Samples("floor", [1.0]), goal=1.2, goal_text="≤ 1.2×"),
+            Comparison("coord prompts", Samples("ours", [2.5]), goal_text="under 2 s", limit=2.0),
+        ],
+        counts=[Count("lost writes", 3, goal_text="0", meets_goal=False)],
+    )
+
+    missed = report.missed_goals([section])
+
+    assert missed == ["coord board --json: 1.50× (≤ 1.2×)", "coord prompts: 2.50 s (under 2 s)", "lost writes: 3 (0)"]

@@ -28,7 +28,7 @@ def test_committed_files_match_gitpython(tmp_path):
     assert "scripts/draft.py" not in files
 
 
-def test_committed_files_from_a_subfolder_are_relative_to_the_root(tmp_path):
+def test_committed_files_from_a_subfolder(tmp_path):
     folder = init_repo(tmp_path / "repo")
     commit_file(folder, "config/app.yaml", "window_hours: 6\n", "Add config", date="2026-01-26T10:00:00+00:00")
 
