@@ -6,8 +6,11 @@ The seed replays the pipeline's history with the same rules the commands use: Ph
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -66,7 +69,8 @@ def init_workspace(directory: Path, *, force: bool = False, scale: int = 1) -> I
     created = not directory.exists()
     prepare_directory(directory, force=force)
     try:
-        commits = build_workspace(directory, scale)
+        with _interrupt_noted() as interrupted:
+            commits = build_workspace(directory, scale, interrupted=interrupted)
     except BaseException as error:
         remove_workspace(directory, folder_created=created)
         if _is_interrupt(error):
@@ -81,8 +85,12 @@ def init_workspace(directory: Path, *, force: bool = False, scale: int = 1) -> I
     return InitSummary(directory, commits, SEED_CLOCK, time.monotonic() - started)
 
 
-def build_workspace(directory: Path, scale: int) -> list[str]:
-    """Write the repository and the warehouse; the warehouse gets its real name only once complete."""
+def build_workspace(directory: Path, scale: int, *, interrupted: threading.Event | None = None) -> list[str]:
+    """Write the repository and the warehouse; the warehouse gets its real name only once complete.
+
+    `interrupted` is set when Ctrl-C came: the warehouse then keeps its temporary name even if DuckDB, busy
+    in a query when the signal arrived, went on without raising.
+    """
     commits = repo.create_repository(directory)
     partial = directory / PARTIAL_WAREHOUSE_PATH
     partial.parent.mkdir(parents=True, exist_ok=True)
@@ -94,8 +102,29 @@ def build_workspace(directory: Path, scale: int) -> list[str]:
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    if interrupted is not None and interrupted.is_set():
+        raise KeyboardInterrupt
     partial.rename(directory / WAREHOUSE_PATH)
     return commits
+
+
+@contextlib.contextmanager
+def _interrupt_noted():
+    """Note Ctrl-C in an event while raising KeyboardInterrupt as usual; only the main thread gets signals."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield interrupted
+        return
+
+    def note(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def remove_workspace(directory: Path, *, folder_created: bool) -> None:
