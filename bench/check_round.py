@@ -128,7 +128,7 @@ def _notes(context: BenchContext, criteria: int) -> list[str]:
     return [
         f"Sandbox seeded once with `coord sandbox init --scale {context.scale}`; each figure is the wall time of "
         "a whole process, the cases taking turns, after one warm-up turn that is not kept.",
-        f"The bench incident holds the shipped incident's 9 SQL criteria and per-date variants of four of them "
+        f"The bench incident contains the shipped incident's 9 SQL criteria and per-date variants of four of them "
         f"({criteria} in all). Its command, drift and manual criteria are left out: the floor and Soda cannot run "
         "`coord sandbox` commands or read git, so only SQL criteria are the same work on every side.",
         "The floor (bench/floor_check.py) is one Python process that imports duckdb, opens the warehouse "

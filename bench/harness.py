@@ -20,7 +20,7 @@ REPOSITORY = BENCH_DIR.parent
 
 
 class BenchError(Exception):
-    """A benchmark could not measure what it set out to: a command failed or gave a wrong answer."""
+    """Error raised when a benchmark cannot measure its figure: a command failed or returned a wrong result."""
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Count:
 
 @dataclass
 class Section:
-    """What one benchmark reports: its comparisons, its counts, and notes on how it measured them."""
+    """The report of one benchmark: its comparisons, its counts, and notes on how it measured them."""
 
     title: str
     comparisons: list[Comparison] = field(default_factory=list)
@@ -127,7 +127,7 @@ class Section:
 
 @dataclass
 class BenchContext:
-    """What every benchmark gets: the number of runs, a scratch folder, and how to start `coord`."""
+    """The settings every benchmark receives: the number of runs, a scratch folder, and how to start `coord`."""
 
     runs: int
     scratch: Path

@@ -102,8 +102,8 @@ def missed_goals(sections: list[Section]) -> list[str]:
     for section in sections:
         for comparison in section.comparisons:
             if comparison.meets_goal is False:
-                shown = f"{comparison.ratio:.2f}×" if comparison.limit is None else _timing(comparison.ours.median, comparison.ours.unit)
-                missed.append(f"{comparison.name}: {shown} ({comparison.goal_text})")
+                figure = f"{comparison.ratio:.2f}×" if comparison.limit is None else _timing(comparison.ours.median, comparison.ours.unit)
+                missed.append(f"{comparison.name}: {figure} ({comparison.goal_text})")
         for count in section.counts:
             if count.meets_goal is False:
                 missed.append(f"{count.name}: {_number(count.value)} ({count.goal_text})")

@@ -2,9 +2,9 @@
 
 The large incident is made of copies of the shipped NBA incident. Every task, criterion and finding is copied
 with a suffix on its id and on every reference to it, and each copy's three roles are dealt round-robin to
-ten roles. So the large incident uses every feature of the shipped one (per-target commands, alternatives,
-branches, waits, SQL criteria and queries, touches, files to read and modify), and the paths it names are the
-sandbox workspace's, which the bench creates with `coord sandbox init`.
+ten roles. So the large incident uses every feature of the shipped one: per-target commands, alternatives,
+branches, waits, SQL criteria and queries, touches, files to read and modify. The paths it names are those of
+the sandbox workspace, which the bench creates with `coord sandbox init`.
 """
 
 from __future__ import annotations

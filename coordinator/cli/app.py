@@ -91,7 +91,7 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except SystemExit as stop:
-        # Typer turns Ctrl-C inside a command into a silent exit 130; say why the command stopped.
+        # Typer turns Ctrl-C inside a command into a silent exit 130, so print why the command stopped.
         if stop.code == 130 and _caused_by_ctrl_c(stop):
             typer.echo("interrupted", err=True)
         raise

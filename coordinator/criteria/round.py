@@ -130,26 +130,6 @@ class PendingRound:
         self.context.close()
 
 
-def evaluate_all(criteria: list[Criterion], context: TargetContext, *, ticks) -> list[Evaluation]:
-    """Measure `criteria` and return the evaluations in the same order.
-
-    Commands, drift checks and manual criteria are measured first, one at a time, in checklist order,
-    because a command closes the warehouse connection (an embedded file admits one writer), which must not
-    happen under a running query. The SQL criteria then run as `measure_sql_criteria` runs them.
-    """
-    evaluations: list[Evaluation | None] = [None] * len(criteria)
-    sql_indexes = []
-    for index, criterion in enumerate(criteria):
-        if criterion.sql is None:
-            evaluations[index] = evaluate(criterion, context, ticks=ticks)
-        else:
-            sql_indexes.append(index)
-    measured = measure_sql_criteria([criteria[index] for index in sql_indexes], context)
-    for index, evaluation in zip(sql_indexes, measured):
-        evaluations[index] = evaluation
-    return [evaluation for evaluation in evaluations if evaluation is not None]
-
-
 def measure_sql_criteria(
     criteria: list[Criterion], context: TargetContext, *, stop: threading.Event | None = None
 ) -> list[Evaluation]:

@@ -4,8 +4,8 @@ Scale N contains the incident's season plus N-1 earlier ones. Each earlier seaso
 Jan 1-26, moved back 52 weeks per season (weekdays stay the same) under that season's own player keys
 (``lebronjames2025``), with fully processed analytics rows and the points props every bookmaker offered.
 
-The history changes no figure that the pipeline's rules or the incident's criteria compute: its dates lie a
-year or more before the incident, its players are not in the registry or the current rosters, and it adds
+The history changes no figure that the pipeline's rules or the incident's criteria compute. Its dates lie a
+year or more before the incident, and its players are not in the registry or the current rosters. It adds
 nothing to the schedule, team stats, caches or run history. So every figure on the incident's dates is the same at any
 scale, and the Phase 4 rolling averages (which read a player's whole analytics history) see no extra games.
 """

@@ -27,16 +27,16 @@ def find_workspace(start: Path | None = None) -> Path:
     if start is not None:
         if (origin / WAREHOUSE_PATH).is_file():
             return origin
-        _refuse_incomplete(origin)
+        _reject_incomplete(origin)
         raise SandboxError(f"{origin}: not a sandbox workspace (no {WAREHOUSE_PATH}); run 'coord sandbox init --dir {origin}'")
     for folder in (origin, *origin.parents):
         if (folder / WAREHOUSE_PATH).is_file():
             return folder
-        _refuse_incomplete(folder)
+        _reject_incomplete(folder)
     raise SandboxError(f"{origin}: no sandbox workspace here or above; pass --dir or run 'coord sandbox init'")
 
 
-def _refuse_incomplete(folder: Path) -> None:
+def _reject_incomplete(folder: Path) -> None:
     if (folder / PARTIAL_WAREHOUSE_PATH).exists():
         raise SandboxError(
             f"{folder}: sandbox workspace was not completed (its init stopped); "

@@ -11,8 +11,8 @@ The file lives in the user's cache folder (`$XDG_CACHE_HOME/coordinator`, else `
 created with owner-only permissions, and never in the repository. `COORD_SQL_CACHE` names another file by
 an absolute path; `off` (or `none`, `no`, `false`, `0`, in any case) or a relative path turns the cache off.
 
-The guard's verdict decides whether a query may reach a warehouse, so whoever can write the cache can let
-a write statement through. So the cache is read and written only when the file and every folder above it
+The guard's verdict decides whether a query may reach a warehouse, so a user who can write the cache can
+let a write statement through. That is why the cache is read and written only when the file and every folder above it
 are as safe as ssh wants a key to be: the file is a regular file (not a symlink) owned by this user, and no
 folder on its path can be written by another user (a world-writable folder counts only with its sticky
 bit, as /tmp has). The cache is written only over a missing file or a cache of ours, so a wrong

@@ -33,12 +33,12 @@ def test_variant_overrides_its_date(tmp_path):
 
 
 def test_subset_holds_only_named_criteria(tmp_path):
-    wanted = ["usage_rate_coverage_jan22", "props_collected_today__20260121"]
+    subset = ["usage_rate_coverage_jan22", "props_collected_today__20260121"]
 
-    incident = bench_incident.load(bench_incident.write_incident(tmp_path / "subset.yaml", criterion_ids=wanted))
+    incident = bench_incident.load(bench_incident.write_incident(tmp_path / "subset.yaml", criterion_ids=subset))
 
-    assert sorted(criterion.id for criterion in incident.criteria) == sorted(wanted)
-    assert all(set(role.criteria) <= set(wanted) for role in incident.roles)
+    assert sorted(criterion.id for criterion in incident.criteria) == sorted(subset)
+    assert all(set(role.criteria) <= set(subset) for role in incident.roles)
 
 
 def test_subset_rejects_unknown_criterion(tmp_path):

@@ -49,7 +49,7 @@ def finish(process: subprocess.Popen) -> tuple[str, str]:
         raise
 
 
-def test_killed_init_leaves_no_workspace_that_looks_complete(tmp_path):
+def test_killed_init_is_rejected(tmp_path):
     workspace = tmp_path / "workspace"
     process = start_init(workspace, 3)
     wait_for(workspace / PARTIAL_WAREHOUSE_PATH, process)
@@ -69,7 +69,7 @@ def test_killed_init_leaves_no_workspace_that_looks_complete(tmp_path):
     assert coord("sandbox", "now", "--dir", str(workspace)).returncode == 0
 
 
-def test_ctrl_c_during_init_exits_130_and_removes_the_workspace(tmp_path):
+def test_ctrl_c_removes_new_workspace(tmp_path):
     workspace = tmp_path / "workspace"
     process = start_init(workspace, 3)
     wait_for(workspace / PARTIAL_WAREHOUSE_PATH, process)
@@ -81,7 +81,7 @@ def test_ctrl_c_during_init_exits_130_and_removes_the_workspace(tmp_path):
     assert not workspace.exists()
 
 
-def test_ctrl_c_during_init_in_an_existing_folder_keeps_other_files(tmp_path):
+def test_ctrl_c_keeps_other_files(tmp_path):
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "notes.txt").write_text("mine\n")
@@ -97,7 +97,7 @@ def test_ctrl_c_during_init_in_an_existing_folder_keeps_other_files(tmp_path):
     assert sorted(path.name for path in workspace.iterdir()) == ["notes.txt"]
 
 
-def test_full_disk_during_seeding_is_one_line_and_removes_the_workspace(tmp_path, monkeypatch):
+def test_full_disk_removes_workspace(tmp_path, monkeypatch):
     def full_disk(con, scale):
         raise duckdb.TransactionException("TransactionContext Error: Failed to commit: No space left on device")
 
@@ -113,7 +113,7 @@ def test_full_disk_during_seeding_is_one_line_and_removes_the_workspace(tmp_path
     assert not workspace.exists()
 
 
-def test_disk_estimate_counts_the_base_seed_and_shows_a_decimal(tmp_path, monkeypatch):
+def test_disk_estimate_counts_base_seed(tmp_path, monkeypatch):
     free = history.ESTIMATED_BASE_BYTES - 1
     monkeypatch.setattr(history.shutil, "disk_usage", lambda path: type("Usage", (), {"free": free})())
     workspace = tmp_path / "workspace"
